@@ -1,0 +1,21 @@
+"""fastnn: multilayer perceptrons on flat buffers, trained by one Numba-compiled loop.
+
+    import fastnn as fn
+    model = fn.Sequential([fn.Dense(8, activation="relu"), fn.Dense(1, activation="sigmoid")],
+                          input_dim=4, seed=0)
+    model.compile(optimizer=fn.SGD(learning_rate=0.1), loss="binary_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(X, y, epochs=20, batch_size=32)
+"""
+
+__version__ = "0.1.0"
+
+from . import initializers, losses, optimizers  # noqa: E402
+from .history import History  # noqa: E402
+from .layers import Dense, Layer  # noqa: E402
+from .losses import Huber  # noqa: E402
+from .model import Sequential  # noqa: E402
+from .optimizers import SGD  # noqa: E402
+
+__all__ = ["Dense", "History", "Huber", "Layer", "SGD", "Sequential", "initializers", "losses",
+           "optimizers", "__version__"]

@@ -1,0 +1,1 @@
+"""Numba-compiled kernels. Every function here runs over flat arrays and plan tables."""

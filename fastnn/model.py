@@ -1,0 +1,311 @@
+"""Sequential: the Keras-like model object over the flat buffers and the compiled loop.
+
+The model owns one flat parameter array, one gradient array of the same length, one state array
+(non-trainable values such as running statistics) and the optimizer's state rows; its layers hold
+views into them. ``fit`` builds the plan's tables once per call and runs the compiled epoch loop
+(fastnn/kernels/training.py) once per epoch; nothing in Python runs per batch.
+"""
+
+import math
+
+import numpy as np
+
+from . import losses as losses_mod
+from . import metrics as metrics_mod
+from . import optimizers as optimizers_mod
+from .history import History
+from .kernels import losses as loss_kernels
+from .kernels import training as train_kernels
+from .layers import Layer
+from .plan import Plan
+
+DTYPES = {"float32": np.float32, "float64": np.float64}
+# Rows per chunk when predicting, and the largest batch the workspace is sized for at once.
+PREDICT_CHUNK = 1024
+
+
+class Sequential:
+    """A stack of layers trained as one network.
+
+    ``input_dim`` may be left out: the model is then built by the first fit, predict or an
+    explicit ``build(input_dim)``. ``seed`` fixes the initial weights and the shuffling;
+    ``dtype`` is "float32" (default) or "float64".
+    """
+
+    def __init__(self, layers=None, input_dim=None, seed=0, dtype="float32", name=None):
+        if dtype not in DTYPES and np.dtype(dtype).name not in DTYPES:
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        self.dtype = np.dtype(DTYPES.get(dtype, dtype))
+        self.seed = int(seed)
+        self.name = name or "sequential"
+        self.layers = []
+        self.plan = None
+        self.params = None
+        self.grads = None
+        self.state = None
+        self.loss = None
+        self.optimizer = None
+        self.metrics = []
+        self.history = None
+        for layer in layers or ():
+            self.add(layer)
+        if input_dim is not None:
+            self.build(input_dim)
+
+    # ----------------------------------------------------------------- structure
+    def add(self, layer):
+        if not isinstance(layer, Layer):
+            raise ValueError(f"Sequential takes fastnn layers, got {layer!r}")
+        if self.plan is not None:
+            raise ValueError("cannot add a layer to a model that is already built")
+        self.layers.append(layer)
+
+    @property
+    def built(self):
+        return self.plan is not None
+
+    def build(self, input_dim):
+        """Fix the input width, allocate the flat buffers and initialise the parameters."""
+        if isinstance(input_dim, bool) or not isinstance(input_dim, (int, np.integer)) \
+                or input_dim < 1:
+            raise ValueError(f"input_dim must be a positive integer, got {input_dim!r}")
+        if not self.layers:
+            raise ValueError("the model has no layers")
+        self.plan = Plan(self.layers, int(input_dim))
+        self.params = np.zeros(self.plan.n_params, dtype=self.dtype)
+        self.grads = np.zeros(self.plan.n_params, dtype=self.dtype)
+        self.state = np.zeros(self.plan.n_state, dtype=self.dtype)
+        init_rng = np.random.default_rng([self.seed, 0])
+        self._shuffle_rng = np.random.default_rng([self.seed, 1])
+        for layer, offsets in zip(self.layers, self.plan.param_offsets):
+            for pname, (offset, shape) in offsets.items():
+                size = int(np.prod(shape))
+                setattr(layer, pname, self.params[offset:offset + size].reshape(shape))
+            layer.initialize(init_rng)
+        self._iterations = np.zeros(1, dtype=np.int64)
+        self._opt_state = None
+        return self
+
+    @property
+    def input_dim(self):
+        return self.plan.n_in if self.plan else None
+
+    @property
+    def output_dim(self):
+        return self.plan.n_out if self.plan else None
+
+    @property
+    def iterations(self):
+        """Number of optimizer updates made so far."""
+        return int(self._iterations[0]) if self.plan else 0
+
+    def count_params(self):
+        self._require_built()
+        return self.plan.n_params
+
+    def summary(self, print_fn=print):
+        """Print (and return) a table of layers, output shapes and parameter counts."""
+        self._require_built()
+        rows = [("Layer (type)", "Output shape", "Param #")]
+        for i, layer in enumerate(self.layers):
+            n = sum(int(np.prod(s)) for _, s in layer.parameter_shapes())
+            kind = type(layer).__name__
+            label = f"{layer.name or kind.lower() + '_' + str(i)} ({kind})"
+            if getattr(layer, "activation", None) not in (None, "linear"):
+                label += f" [{layer.activation}]"
+            rows.append((label, f"(None, {layer.n_out})", str(n)))
+        widths = [max(len(r[c]) for r in rows) for c in range(3)]
+        rule = "-" * (sum(widths) + 4)
+        lines = [f'Model: "{self.name}"  (input_dim={self.plan.n_in}, dtype={self.dtype.name})',
+                 rule]
+        for k, r in enumerate(rows):
+            lines.append(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}")
+            if k == 0:
+                lines.append(rule)
+        lines += [rule, f"Total params: {self.plan.n_params}"]
+        text = "\n".join(lines)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+    def get_weights(self):
+        """Copies of every parameter array, layer by layer (kernel then bias for Dense)."""
+        self._require_built()
+        return [getattr(layer, pname).copy()
+                for layer, offsets in zip(self.layers, self.plan.param_offsets)
+                for pname in offsets]
+
+    def set_weights(self, weights):
+        self._require_built()
+        targets = [getattr(layer, pname)
+                   for layer, offsets in zip(self.layers, self.plan.param_offsets)
+                   for pname in offsets]
+        if len(weights) != len(targets):
+            raise ValueError(f"expected {len(targets)} arrays, got {len(weights)}")
+        for target, w in zip(targets, weights):
+            w = np.asarray(w)
+            if w.shape != target.shape:
+                raise ValueError(f"weight of shape {w.shape} does not fit {target.shape}")
+            target[...] = w
+
+    # ----------------------------------------------------------------- training set-up
+    def compile(self, optimizer="sgd", loss="mse", metrics=None):
+        """Choose the optimizer (instance or name), the loss (name or object), the metrics."""
+        self.optimizer = optimizers_mod.get(optimizer)
+        self.loss, self.loss_param = losses_mod.resolve(loss)
+        self._opt_state = None
+        self._metric_names = metrics
+        if self.plan is not None:
+            self._check_compiled_model()
+        return self
+
+    def _check_compiled_model(self):
+        """Checks that need both the layers and the loss; sets the fused-output flag."""
+        if any(getattr(layer, "activation", None) == "step" for layer in self.layers):
+            raise ValueError("the step activation has no gradient and cannot be trained by "
+                             "backpropagation; use fastnn.Perceptron for the perceptron rule")
+        last = self.layers[-1]
+        self.fused_output = (self.loss.fused_activation is not None
+                             and getattr(last, "activation", None) == self.loss.fused_activation)
+        self.accuracy_rule, self.threshold = losses_mod.accuracy_rule(self.loss, self.plan.n_out)
+        self.metrics = metrics_mod.resolve(self._metric_names, self.accuracy_rule)
+
+    # ----------------------------------------------------------------- input checks
+    def _require_built(self):
+        if self.plan is None:
+            raise ValueError("the model is not built yet: give input_dim, call build(input_dim) "
+                             "or fit it on data first")
+
+    def _require_compiled(self):
+        if self.loss is None:
+            raise ValueError("the model must be compiled (model.compile(...)) before it is "
+                             "trained or evaluated")
+
+    def _inputs(self, X):
+        X = np.asarray(X)
+        if X.ndim == 1:
+            X = X.reshape(-1, 1) if self.plan is None or self.plan.n_in == 1 else X.reshape(1, -1)
+        if X.ndim != 2:
+            raise ValueError(f"X must be a 2-D array (rows, features), got shape {X.shape}")
+        if X.shape[0] == 0:
+            raise ValueError("X has no rows")
+        if not (np.issubdtype(X.dtype, np.number) or X.dtype == np.bool_):
+            raise ValueError(f"X must be numeric, got dtype {X.dtype}")
+        if self.plan is None:
+            self.build(X.shape[1])
+            if self.loss is not None:
+                self._check_compiled_model()
+        if X.shape[1] != self.plan.n_in:
+            raise ValueError(f"X has {X.shape[1]} feature column(s) but the model expects "
+                             f"{self.plan.n_in}")
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        if not np.all(np.isfinite(X)):
+            raise ValueError("X contains NaN or infinite values")
+        return X
+
+    def _data(self, X, y):
+        X = self._inputs(X)
+        Y = losses_mod.prepare_targets(self.loss, y, self.plan.n_out, self.dtype)
+        if Y.shape[0] != X.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} rows but y has {Y.shape[0]}")
+        return X, Y
+
+    # ----------------------------------------------------------------- training
+    def fit(self, X, y, epochs=1, batch_size=32, shuffle=True, verbose=0, drop_last=False):
+        """Train for ``epochs`` passes over (X, y); return a History.
+
+        ``batch_size`` = 1 is stochastic gradient descent, ``None`` or len(X) is batch gradient
+        descent. An epoch makes ceil(n / batch_size) updates, the last batch smaller when the
+        size does not divide n (floor(n / batch_size) with ``drop_last=True``).
+        """
+        self._require_compiled()
+        X, Y = self._data(X, y)
+        n = X.shape[0]
+        batch_size = n if batch_size is None else batch_size
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+                or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        batch_size = min(int(batch_size), n)
+        n_batches = n // batch_size if drop_last else math.ceil(n / batch_size)
+
+        ops, opf, workspace = self.plan.tables(batch_size)
+        acts = np.empty(workspace, dtype=self.dtype)
+        deltas = np.empty(workspace, dtype=self.dtype)
+        x_batch = np.empty((batch_size, X.shape[1]), dtype=self.dtype)
+        y_batch = np.empty((batch_size, Y.shape[1]), dtype=self.dtype)
+        if self._opt_state is None:
+            self._opt_state = self.optimizer.initial_state(self.plan.n_params, self.dtype)
+        opt_hyper = self.optimizer.hyper()
+        sched_code, sched_spec = self.optimizer.schedule()
+        y_spread = metrics_mod.sum_of_squares_about_mean(Y.astype(np.float64))
+
+        history = History()
+        stats = np.zeros(train_kernels.N_STATS)
+        for epoch in range(int(epochs)):
+            order = (self._shuffle_rng.permutation(n) if shuffle
+                     else np.arange(n)).astype(np.int64)
+            stats[:] = 0.0
+            train_kernels.train_batches(
+                X, Y, order, 0, n_batches, batch_size,
+                ops, opf, self.params, self.grads, self.state, acts, deltas, x_batch, y_batch,
+                self.loss.code, self.loss_param, self.fused_output, self.accuracy_rule,
+                self.threshold, self.optimizer.code, opt_hyper, self._opt_state,
+                self.optimizer.learning_rate, sched_code, sched_spec, self._iterations, stats)
+            if stats[train_kernels.STAT_NONFINITE]:
+                raise FloatingPointError(
+                    f"the loss became NaN or infinite in epoch {epoch + 1}; lower the learning "
+                    f"rate or scale the inputs")
+            values = {"loss": stats[train_kernels.STAT_LOSS] / stats[train_kernels.STAT_ROWS]}
+            for name in self.metrics:
+                values[name] = metrics_mod.from_stats(
+                    name, stats, self.plan.n_out, self.accuracy_rule, y_spread)
+            history.record(epoch, values)
+            if verbose:
+                shown = " - ".join(f"{k}: {v:.4f}" for k, v in values.items())
+                print(f"Epoch {epoch + 1}/{epochs} - {shown}")
+        self.history = history
+        return history
+
+    # ----------------------------------------------------------------- inference
+    def predict(self, X, batch_size=PREDICT_CHUNK):
+        """The network's output for every row of X: an array (n, output units)."""
+        X = self._inputs(X)
+        return self._forward_all(X, batch_size)
+
+    def _forward_all(self, X, chunk):
+        chunk = max(1, min(int(chunk), X.shape[0]))
+        ops, opf, workspace = self.plan.tables(chunk)
+        acts = np.empty(workspace, dtype=self.dtype)
+        out = np.empty((X.shape[0], self.plan.n_out), dtype=self.dtype)
+        train_kernels.predict_rows(X, ops, opf, self.params, self.state, acts, chunk, out)
+        return out
+
+    def evaluate(self, X, y, batch_size=PREDICT_CHUNK):
+        """{"loss": mean loss, metric: value, ...} on (X, y) with the current weights."""
+        self._require_compiled()
+        X, Y = self._data(X, y)
+        out = self._forward_all(X, batch_size)
+        scratch = np.empty_like(out)
+        loss = loss_kernels.loss_and_gradient(self.loss.code, out, Y, scratch, self.loss_param,
+                                              False)
+        result = {"loss": float(loss)}
+        for name in self.metrics:
+            result[name] = metrics_mod.from_predictions(name, out, Y, self.accuracy_rule,
+                                                        self.threshold)
+        return result
+
+    def compute_gradients(self, X, y):
+        """The gradient of the mean loss over (X, y), all rows as one batch, in the layout of
+        ``params`` (a new array)."""
+        self._require_compiled()
+        X, Y = self._data(X, y)
+        ops, opf, workspace = self.plan.tables(X.shape[0])
+        acts = np.empty(workspace, dtype=self.dtype)
+        deltas = np.empty(workspace, dtype=self.dtype)
+        train_kernels.batch_gradients(X, Y, ops, opf, self.params, self.grads, self.state, acts,
+                                      deltas, self.loss.code, self.loss_param, self.fused_output)
+        return self.grads.copy()
