@@ -15,7 +15,8 @@ from .history import History  # noqa: E402
 from .layers import Dense, Layer  # noqa: E402
 from .losses import Huber  # noqa: E402
 from .model import Sequential  # noqa: E402
+from .model_file import ModelFileError, load_model  # noqa: E402
 from .optimizers import SGD  # noqa: E402
 
-__all__ = ["Dense", "History", "Huber", "Layer", "SGD", "Sequential", "initializers", "losses",
-           "optimizers", "__version__"]
+__all__ = ["Dense", "History", "Huber", "Layer", "ModelFileError", "SGD", "Sequential",
+           "initializers", "load_model", "losses", "optimizers", "__version__"]

@@ -83,3 +83,15 @@ class Dense(Layer):
         return {**super().get_config(), "units": self.units, "activation": self.activation,
                 "kernel_initializer": self.kernel_initializer.get_config(),
                 "bias_initializer": self.bias_initializer.get_config()}
+
+
+LAYERS = {cls.__name__: cls for cls in (Dense,)}
+
+
+def from_config(config):
+    """A new layer from ``get_config()`` output; ValueError for an unknown class."""
+    config = dict(config)
+    name = config.pop("class", None)
+    if name not in LAYERS:
+        raise ValueError(f"unknown layer class {name!r}")
+    return LAYERS[name](**config)

@@ -49,6 +49,7 @@ class Sequential:
         self.optimizer = None
         self.metrics = []
         self.history = None
+        self.metadata = {}
         for layer in layers or ():
             self.add(layer)
         if input_dim is not None:
@@ -149,6 +150,14 @@ class Sequential:
             if w.shape != target.shape:
                 raise ValueError(f"weight of shape {w.shape} does not fit {target.shape}")
             target[...] = w
+
+    def save(self, path, include_optimizer=True, metadata=None):
+        """Write the model to ``path`` (see fastnn.model_file); ``metadata`` defaults to
+        ``self.metadata``."""
+        from .model_file import save_model
+
+        save_model(self, path, include_optimizer,
+                   self.metadata if metadata is None else metadata)
 
     # ----------------------------------------------------------------- training set-up
     def compile(self, optimizer="sgd", loss="mse", metrics=None):

@@ -1,0 +1,142 @@
+"""The model file: a NumPy ``.npz`` archive holding the flat buffers and a JSON config.
+
+Entries (all plain numeric arrays; nothing in the file is ever unpickled or executed):
+    config       uint8    UTF-8 JSON: format name and version, fastnn version, dtype, seed,
+                          input_dim, layers, compile settings, user metadata
+    params       dtype    the flat parameter buffer
+    state        dtype    the flat non-trainable state (running statistics, ...)
+    opt_state    dtype    the optimizer's state rows            (only with include_optimizer)
+    iterations   int64    optimizer updates made so far          (only with include_optimizer)
+
+Writes are atomic: the archive is written to a temporary file in the target's folder and renamed
+over the target, so a crash while saving never leaves a half-written model over a good one.
+"""
+
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+FORMAT = "fastnn-model"
+FORMAT_VERSION = 1
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be read: missing, truncated, corrupt, foreign or too new."""
+
+    def __init__(self, path, problem):
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+def model_config(model, metadata=None):
+    from . import __version__
+
+    compile_config = None
+    if model.loss is not None:
+        compile_config = {"optimizer": model.optimizer.get_config(),
+                          "loss": model.loss.name, "loss_param": model.loss_param,
+                          "metrics": list(model.metrics)}
+    return {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "fastnn_version": __version__,
+        "name": model.name, "dtype": model.dtype.name, "seed": model.seed,
+        "input_dim": model.input_dim,
+        "layers": [layer.get_config() for layer in model.layers],
+        "compile": compile_config,
+        "shuffle_state": model._shuffle_rng.bit_generator.state,
+        "metadata": metadata or {},
+    }
+
+
+def save_model(model, path, include_optimizer=True, metadata=None):
+    """Write ``model`` to ``path`` atomically. ``metadata`` is any JSON-serialisable dict kept in
+    the file (the CLI stores its preprocessing there)."""
+    model._require_built()
+    path = os.fspath(path)
+    config = model_config(model, metadata)
+    arrays = {"config": np.frombuffer(json.dumps(config).encode(), dtype=np.uint8),
+              "params": model.params, "state": model.state}
+    if include_optimizer and model._opt_state is not None:
+        arrays["opt_state"] = model._opt_state
+        arrays["iterations"] = model._iterations
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".fnn", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_model_file(path):
+    """(config dict, {name: array}) from ``path``, or ModelFileError saying what is wrong."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ModelFileError(path, "no such model file")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
+        raise ModelFileError(path, f"not a readable fastnn model file ({exc})") from None
+    if "config" not in arrays or arrays["config"].dtype != np.uint8:
+        raise ModelFileError(path, "not a fastnn model file (no config entry)")
+    try:
+        config = json.loads(arrays.pop("config").tobytes().decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(path, f"corrupt config ({exc})") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ModelFileError(path, "not a fastnn model file (wrong format name)")
+    version = config.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelFileError(path, f"written by a newer fastnn (format version {version}; this "
+                                   f"fastnn reads up to {FORMAT_VERSION}): upgrade fastnn")
+    for name in ("params", "state"):
+        if name not in arrays:
+            raise ModelFileError(path, f"corrupt: the {name} entry is missing")
+    return config, arrays
+
+
+def load_model(path):
+    """Rebuild the model saved at ``path``: layers, weights, compile settings, optimizer state
+    (if saved) and metadata (``model.metadata``)."""
+    from . import layers as layers_mod
+    from .model import Sequential
+
+    config, arrays = read_model_file(path)
+    try:
+        layers = [layers_mod.from_config(c) for c in config["layers"]]
+        model = Sequential(layers, input_dim=config["input_dim"], seed=config["seed"],
+                           dtype=config["dtype"], name=config.get("name"))
+        compile_config = config.get("compile")
+        if compile_config:
+            from .losses import Huber
+
+            loss = compile_config["loss"]
+            if loss == "huber":
+                loss = Huber(compile_config.get("loss_param", 1.0))
+            model.compile(optimizer=compile_config["optimizer"], loss=loss,
+                          metrics=compile_config.get("metrics"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(os.fspath(path), f"corrupt or unsupported config ({exc})") from None
+    for name, target in (("params", model.params), ("state", model.state)):
+        source = arrays[name]
+        if source.shape != target.shape:
+            raise ModelFileError(os.fspath(path), f"corrupt: {name} has {source.size} values, "
+                                                  f"the architecture needs {target.size}")
+        target[...] = source
+    if "opt_state" in arrays and model.optimizer is not None:
+        expected = (model.optimizer.n_slots, model.plan.n_params)
+        if arrays["opt_state"].shape != expected:
+            raise ModelFileError(os.fspath(path), "corrupt: optimizer state has the wrong shape")
+        model._opt_state = arrays["opt_state"].astype(model.dtype)
+        model._iterations[:] = arrays["iterations"]
+    if "shuffle_state" in config:
+        model._shuffle_rng.bit_generator.state = config["shuffle_state"]
+    model.metadata = config.get("metadata", {})
+    return model
