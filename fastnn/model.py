@@ -6,8 +6,6 @@ views into them. ``fit`` builds the plan's tables once per call and runs the com
 (fastnn/kernels/training.py) once per epoch; nothing in Python runs per batch.
 """
 
-import math
-
 import numpy as np
 
 from . import losses as losses_mod
@@ -18,6 +16,7 @@ from .kernels import losses as loss_kernels
 from .kernels import training as train_kernels
 from .layers import Layer
 from .plan import Plan
+from .trainer import Trainer
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 # Rows per chunk when predicting, and the largest batch the workspace is sized for at once.
@@ -238,40 +237,13 @@ class Sequential:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
             raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-        batch_size = min(int(batch_size), n)
-        n_batches = n // batch_size if drop_last else math.ceil(n / batch_size)
-
-        ops, opf, workspace = self.plan.tables(batch_size)
-        acts = np.empty(workspace, dtype=self.dtype)
-        deltas = np.empty(workspace, dtype=self.dtype)
-        x_batch = np.empty((batch_size, X.shape[1]), dtype=self.dtype)
-        y_batch = np.empty((batch_size, Y.shape[1]), dtype=self.dtype)
-        if self._opt_state is None:
-            self._opt_state = self.optimizer.initial_state(self.plan.n_params, self.dtype)
-        opt_hyper = self.optimizer.hyper()
-        sched_code, sched_spec = self.optimizer.schedule()
-        y_spread = metrics_mod.sum_of_squares_about_mean(Y.astype(np.float64))
-
+        trainer = Trainer(self, X, Y, batch_size, drop_last)
         history = History()
-        stats = np.zeros(train_kernels.N_STATS)
         for epoch in range(int(epochs)):
-            order = (self._shuffle_rng.permutation(n) if shuffle
-                     else np.arange(n)).astype(np.int64)
-            stats[:] = 0.0
-            train_kernels.train_batches(
-                X, Y, order, 0, n_batches, batch_size,
-                ops, opf, self.params, self.grads, self.state, acts, deltas, x_batch, y_batch,
-                self.loss.code, self.loss_param, self.fused_output, self.accuracy_rule,
-                self.threshold, self.optimizer.code, opt_hyper, self._opt_state,
-                self.optimizer.learning_rate, sched_code, sched_spec, self._iterations, stats)
-            if stats[train_kernels.STAT_NONFINITE]:
-                raise FloatingPointError(
-                    f"the loss became NaN or infinite in epoch {epoch + 1}; lower the learning "
-                    f"rate or scale the inputs")
-            values = {"loss": stats[train_kernels.STAT_LOSS] / stats[train_kernels.STAT_ROWS]}
-            for name in self.metrics:
-                values[name] = metrics_mod.from_stats(
-                    name, stats, self.plan.n_out, self.accuracy_rule, y_spread)
+            try:
+                values = trainer.run_epoch(shuffle)
+            except FloatingPointError as exc:
+                raise FloatingPointError(f"epoch {epoch + 1}: {exc}") from None
             history.record(epoch, values)
             if verbose:
                 shown = " - ".join(f"{k}: {v:.4f}" for k, v in values.items())

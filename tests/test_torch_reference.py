@@ -34,8 +34,8 @@ def test_three_layer_mlp_gradients_and_sgd_step(dtype, tol, batch_size, rng):
         return loss.item()
 
     torch_grads(X, y)
-    expected = np.concatenate([np.concatenate([l.weight.grad.T.reshape(-1), l.bias.grad])
-                               for l in (net[0], net[2], net[4])])
+    expected = np.concatenate([np.concatenate([lin.weight.grad.T.reshape(-1), lin.bias.grad])
+                               for lin in (net[0], net[2], net[4])])
     np.testing.assert_allclose(model.compute_gradients(X, y), expected, rtol=tol, atol=tol)
 
     # One epoch without shuffling: the same batches, plain SGD, in both.

@@ -12,7 +12,7 @@ them all.
 """
 
 from ._jit import kernel
-from .activations import activate, activation_backward
+from .activations import activation_backward
 from .dense import dense_backward, dense_forward
 
 # Op kinds.
