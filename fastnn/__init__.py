@@ -8,15 +8,15 @@
     model.fit(X, y, epochs=20, batch_size=32)
 """
 
-__version__ = "0.1.0"
+from . import initializers, losses, optimizers
+from .history import History
+from .layers import Dense, Layer
+from .losses import Huber
+from .model import Sequential
+from .model_file import ModelFileError, load_model
+from .optimizers import SGD
 
-from . import initializers, losses, optimizers  # noqa: E402
-from .history import History  # noqa: E402
-from .layers import Dense, Layer  # noqa: E402
-from .losses import Huber  # noqa: E402
-from .model import Sequential  # noqa: E402
-from .model_file import ModelFileError, load_model  # noqa: E402
-from .optimizers import SGD  # noqa: E402
+__version__ = "0.1.0"
 
 __all__ = ["Dense", "History", "Huber", "Layer", "ModelFileError", "SGD", "Sequential",
            "initializers", "load_model", "losses", "optimizers", "__version__"]

@@ -31,7 +31,7 @@ EPSILON = 1e-7
 
 @kernel
 def loss_and_gradient(code, out, y, grad, param, fused):
-    """Return the mean batch loss of ``out`` against ``y``; write dL/d(out) (or dL/dz) to ``grad``."""
+    """The mean batch loss of ``out`` against ``y``; dL/d(out) (or dL/dz) goes to ``grad``."""
     rows, cols = out.shape
     scale = 1.0 / (rows * cols)
     total = 0.0
