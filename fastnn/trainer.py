@@ -53,12 +53,14 @@ class Trainer:
         return bool(self.stats[train_kernels.STAT_NONFINITE])
 
     def epoch_values(self):
-        """{"loss": mean training loss, metric: value, ...} from the stats accumulated."""
+        """{"loss": mean training loss, metric: value, ..., "lr": the rate of the epoch's last
+        update} from the stats accumulated."""
         m, stats = self.model, self.stats
         values = {"loss": stats[train_kernels.STAT_LOSS] / stats[train_kernels.STAT_ROWS]}
         for name in m.metrics:
             values[name] = metrics_mod.from_stats(name, stats, m.plan.n_out, m.accuracy_rule,
                                                   self.y_spread)
+        values["lr"] = stats[train_kernels.STAT_LR]
         return values
 
     def run_epoch(self, shuffle=True):

@@ -35,6 +35,7 @@ def test_loss_falls_on_a_learnable_task(dtype, rng):
     history = model.fit(X, y, epochs=30, batch_size=16)
     losses = history.history["loss"]
     assert len(losses) == 30
+    assert history.history["lr"] == [0.1] * 30
     assert losses[-1] < 0.6 * losses[0]
     assert history.history["accuracy"][-1] > 0.85
 
