@@ -5,26 +5,38 @@ Shapes: x (B, n_in), W (n_in, n_out), b (n_out), y and dz (B, n_out).
     forward   y = f(x W + b)          (the product into y, then one fused bias+activation pass)
     backward  dW = x^T dz,  db = sum_rows dz,  dx = dz W^T      (dz = dL/d(x W + b))
 
-Products go to BLAS (``np.dot`` with an ``out`` argument, no temporaries) except when they are
-tiny, where a BLAS call costs more than the arithmetic (online learning, batch 1).
+Each of the three product shapes has its own kernel, so that every loop runs along contiguous
+memory: ``matmul_into`` (a b), ``matmul_tn_into`` (a^T b) and ``matmul_nt_into`` (a b^T).
+Products of more than ``SMALL_PRODUCT`` multiply-adds go to BLAS (``np.dot`` with an ``out``
+argument, no temporaries); smaller ones, where a BLAS call costs more than the arithmetic
+(online learning, narrow layers), are done by the loops here. bench/ shows where the switch
+falls (the width sweep).
 """
 
 import numpy as np
 
 from ._jit import kernel
 from .activations import activate
+from .views import matrix_view
 
-# Below this many multiply-adds a product is done by the loops here rather than by BLAS.
+# Up to this many multiply-adds a product is done by the loops here rather than by BLAS.
 SMALL_PRODUCT = 4096
 
 
 @kernel
 def matmul_into(a, b, out):
-    """out = a @ b (a: (m, k), b: (k, n)); ``a`` or ``b`` may be transposed views."""
+    """out = a @ b, a (m, k) and b (k, n) C-contiguous."""
     m, k = a.shape
     n = b.shape[1]
     if m * k * n > SMALL_PRODUCT:
         np.dot(a, b, out)
+        return
+    if n == 1:  # one output column (a binary output layer): a dot product per row
+        for i in range(m):
+            total = a[i, 0] * b[0, 0]
+            for p in range(1, k):
+                total += a[i, p] * b[p, 0]
+            out[i, 0] = total
         return
     for i in range(m):
         for j in range(n):
@@ -36,9 +48,52 @@ def matmul_into(a, b, out):
 
 
 @kernel
+def matmul_tn_into(a, b, out):
+    """out = a^T @ b, a (r, m) and b (r, n) C-contiguous: out (m, n). Rows of ``a`` that are
+    zero (ReLU outputs) are skipped in the loop path."""
+    rows, m = a.shape
+    n = b.shape[1]
+    if rows * m * n > SMALL_PRODUCT:
+        np.dot(a.T, b, out)
+        return
+    for p in range(m):
+        for j in range(n):
+            out[p, j] = 0.0
+    if n == 1:  # one output column: out[:, 0] += b[r, 0] a[r, :] along the rows of a
+        for r in range(rows):
+            b_r = b[r, 0]
+            for p in range(m):
+                out[p, 0] += a[r, p] * b_r
+        return
+    for r in range(rows):
+        for p in range(m):
+            a_rp = a[r, p]
+            if a_rp != 0.0:
+                for j in range(n):
+                    out[p, j] += a_rp * b[r, j]
+
+
+@kernel
+def matmul_nt_into(a, b, out):
+    """out = a @ b^T, a (m, k) and b (n, k) C-contiguous: out (m, n), each entry one dot
+    product of two contiguous rows."""
+    m, k = a.shape
+    n = b.shape[0]
+    if m * k * n > SMALL_PRODUCT:
+        np.dot(a, b.T, out)
+        return
+    for i in range(m):
+        for j in range(n):
+            total = a[i, 0] * b[j, 0]
+            for p in range(1, k):
+                total += a[i, p] * b[j, p]
+            out[i, j] = total
+
+
+@kernel
 def dense_forward(x, params, kernel_offset, n_in, n_out, act, alpha, y):
     """y = f(x W + b) with W and b read from the flat buffer at ``kernel_offset``."""
-    weights = params[kernel_offset:kernel_offset + n_in * n_out].reshape((n_in, n_out))
+    weights = matrix_view(params, kernel_offset, n_in, n_out)
     bias = params[kernel_offset + n_in * n_out:kernel_offset + n_in * n_out + n_out]
     matmul_into(x, weights, y)
     activate(act, y, bias, alpha)
@@ -48,10 +103,10 @@ def dense_forward(x, params, kernel_offset, n_in, n_out, act, alpha, y):
 def dense_backward(x, dz, params, grads, kernel_offset, n_in, n_out, dx, need_dx):
     """Write dW and db into the flat gradient buffer; dx = dz W^T when ``need_dx``."""
     size = n_in * n_out
-    weights = params[kernel_offset:kernel_offset + size].reshape((n_in, n_out))
-    grad_w = grads[kernel_offset:kernel_offset + size].reshape((n_in, n_out))
+    weights = matrix_view(params, kernel_offset, n_in, n_out)
+    grad_w = matrix_view(grads, kernel_offset, n_in, n_out)
     grad_b = grads[kernel_offset + size:kernel_offset + size + n_out]
-    matmul_into(x.T, dz, grad_w)
+    matmul_tn_into(x, dz, grad_w)
     rows = dz.shape[0]
     for j in range(n_out):
         grad_b[j] = 0.0
@@ -59,4 +114,4 @@ def dense_backward(x, dz, params, grads, kernel_offset, n_in, n_out, dx, need_dx
         for j in range(n_out):
             grad_b[j] += dz[i, j]
     if need_dx:
-        matmul_into(dz, weights.T, dx)
+        matmul_nt_into(dz, weights, dx)

@@ -14,6 +14,7 @@ them all.
 from ._jit import kernel
 from .activations import activation_backward
 from .dense import dense_backward, dense_forward
+from .views import matrix_view
 
 # Op kinds.
 DENSE = 0
@@ -29,9 +30,7 @@ N_FLOAT = 4
 @kernel
 def op_view(buffer, ops, i, rows):
     """Op i's (rows, N_OUT) slice of a flat workspace."""
-    width = ops[i, N_OUT]
-    start = ops[i, A_OFF]
-    return buffer[start:start + rows * width].reshape((rows, width))
+    return matrix_view(buffer, ops[i, A_OFF], rows, ops[i, N_OUT])
 
 
 @kernel
