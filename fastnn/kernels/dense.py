@@ -7,17 +7,16 @@ Shapes: x (B, n_in), W (n_in, n_out), b (n_out), y and dz (B, n_out).
 
 Each of the three product shapes has its own kernel, so that every loop runs along contiguous
 memory: ``matmul_into`` (a b), ``matmul_tn_into`` (a^T b) and ``matmul_nt_into`` (a b^T).
-Products of more than ``SMALL_PRODUCT`` multiply-adds go to BLAS (``np.dot`` with an ``out``
-argument, no temporaries); smaller ones, where a BLAS call costs more than the arithmetic
-(online learning, narrow layers), are done by the loops here. bench/ shows where the switch
-falls (the width sweep).
+Products of more than ``SMALL_PRODUCT`` multiply-adds go to BLAS (``gemm_into``, which writes
+into ``out``: no temporaries, and no reference counting, see blas.py); smaller ones, where a
+BLAS call costs more than the arithmetic (online learning, narrow layers), are done by the
+loops here. bench/ shows where the switch falls (the width sweep).
 """
-
-import numpy as np
 
 from ._jit import kernel
 from .activations import activate
-from .views import matrix_view
+from .blas import gemm_into
+from .views import flat_view, matrix_view
 
 # Up to this many multiply-adds a product is done by the loops here rather than by BLAS.
 SMALL_PRODUCT = 4096
@@ -29,19 +28,21 @@ def matmul_into(a, b, out):
     m, k = a.shape
     n = b.shape[1]
     if m * k * n > SMALL_PRODUCT:
-        np.dot(a, b, out)
+        gemm_into(a, b, out)
         return
     if n == 1:  # one output column (a binary output layer): a dot product per row
+        column = flat_view(b)
         for i in range(m):
-            total = a[i, 0] * b[0, 0]
+            total = a[i, 0] * column[0]
             for p in range(1, k):
-                total += a[i, p] * b[p, 0]
+                total += a[i, p] * column[p]
             out[i, 0] = total
         return
     for i in range(m):
+        a_i0 = a[i, 0]
         for j in range(n):
-            out[i, j] = 0.0
-        for p in range(k):
+            out[i, j] = a_i0 * b[0, j]
+        for p in range(1, k):
             a_ip = a[i, p]
             for j in range(n):
                 out[i, j] += a_ip * b[p, j]
@@ -49,23 +50,28 @@ def matmul_into(a, b, out):
 
 @kernel
 def matmul_tn_into(a, b, out):
-    """out = a^T @ b, a (r, m) and b (r, n) C-contiguous: out (m, n). Rows of ``a`` that are
-    zero (ReLU outputs) are skipped in the loop path."""
+    """out = a^T @ b, a (r, m) and b (r, n) C-contiguous: out (m, n). In the loop path, rows
+    of ``a`` after the first skip their zero entries (ReLU outputs)."""
     rows, m = a.shape
     n = b.shape[1]
     if rows * m * n > SMALL_PRODUCT:
-        np.dot(a.T, b, out)
+        gemm_into(a.T, b, out)
         return
-    for p in range(m):
-        for j in range(n):
-            out[p, j] = 0.0
-    if n == 1:  # one output column: out[:, 0] += b[r, 0] a[r, :] along the rows of a
-        for r in range(rows):
+    if n == 1:  # one output column: out[:, 0] = sum_r b[r, 0] a[r, :], along the rows of a
+        column = flat_view(out)
+        b_0 = b[0, 0]
+        for p in range(m):
+            column[p] = a[0, p] * b_0
+        for r in range(1, rows):
             b_r = b[r, 0]
             for p in range(m):
-                out[p, 0] += a[r, p] * b_r
+                column[p] += a[r, p] * b_r
         return
-    for r in range(rows):
+    for p in range(m):
+        a_0p = a[0, p]
+        for j in range(n):
+            out[p, j] = a_0p * b[0, j]
+    for r in range(1, rows):
         for p in range(m):
             a_rp = a[r, p]
             if a_rp != 0.0:
@@ -80,7 +86,7 @@ def matmul_nt_into(a, b, out):
     m, k = a.shape
     n = b.shape[0]
     if m * k * n > SMALL_PRODUCT:
-        np.dot(a, b.T, out)
+        gemm_into(a, b.T, out)
         return
     for i in range(m):
         for j in range(n):
@@ -107,10 +113,9 @@ def dense_backward(x, dz, params, grads, kernel_offset, n_in, n_out, dx, need_dx
     grad_w = matrix_view(grads, kernel_offset, n_in, n_out)
     grad_b = grads[kernel_offset + size:kernel_offset + size + n_out]
     matmul_tn_into(x, dz, grad_w)
-    rows = dz.shape[0]
     for j in range(n_out):
-        grad_b[j] = 0.0
-    for i in range(rows):
+        grad_b[j] = dz[0, j]
+    for i in range(1, dz.shape[0]):
         for j in range(n_out):
             grad_b[j] += dz[i, j]
     if need_dx:

@@ -5,6 +5,8 @@ workspace arrays once or more per batch.
 cols))`` for a C-contiguous 1-D ``buf``, typed C-contiguous (so BLAS takes it as it is), without
 the call into Numba's reshape helper, which costs about 16 ns per view (a batch of online
 learning makes a few dozen views). It checks nothing: callers pass bounds from the plan.
+``flat_view(array)`` is the reverse: a C-contiguous array's elements as one 1-D view (a column
+of an (n, 1) matrix as a contiguous vector, so loops over it vectorise).
 """
 
 from numba.core import cgutils, types
@@ -36,6 +38,28 @@ def matrix_view(typingctx, buf, start, rows, cols):
                        strides=cgutils.pack_array(builder, [builder.mul(n_cols, itemsize),
                                                             itemsize], ty=intp),
                        itemsize=itemsize, meminfo=source.meminfo, parent=source.parent)
+        return impl_ret_borrowed(context, builder, result, view._getvalue())
+
+    return sig, codegen
+
+
+@intrinsic
+def flat_view(typingctx, array):
+    """All elements of a C-contiguous array as a 1-D C-contiguous view (``array.ravel()``
+    without the helper call)."""
+    if not (isinstance(array, types.Array) and array.layout == "C"):
+        return None
+    result = array.copy(ndim=1, layout="C")
+    sig = result(array)
+
+    def codegen(context, builder, signature, args):
+        intp = context.get_value_type(types.intp)
+        source = make_array(signature.args[0])(context, builder, args[0])
+        view = make_array(result)(context, builder)
+        populate_array(view, data=source.data,
+                       shape=cgutils.pack_array(builder, [source.nitems], ty=intp),
+                       strides=cgutils.pack_array(builder, [source.itemsize], ty=intp),
+                       itemsize=source.itemsize, meminfo=source.meminfo, parent=source.parent)
         return impl_ret_borrowed(context, builder, result, view._getvalue())
 
     return sig, codegen
