@@ -8,7 +8,10 @@
     model.fit(X, y, epochs=20, batch_size=32)
 """
 
-from . import initializers, losses, optimizers
+from . import callbacks, initializers, losses, optimizers
+from .callbacks import (Callback, CSVLogger, EarlyStopping, LearningRateScheduler,
+                        ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN)
+from .diagnostics import GradientMonitor, ewma
 from .history import History
 from .layers import Dense, Layer
 from .losses import Huber
@@ -18,5 +21,7 @@ from .optimizers import SGD
 
 __version__ = "0.1.0"
 
-__all__ = ["Dense", "History", "Huber", "Layer", "ModelFileError", "SGD", "Sequential",
+__all__ = ["CSVLogger", "Callback", "Dense", "EarlyStopping", "GradientMonitor", "History",
+           "Huber", "Layer", "LearningRateScheduler", "ModelCheckpoint", "ModelFileError",
+           "ReduceLROnPlateau", "SGD", "Sequential", "TerminateOnNaN", "callbacks", "ewma",
            "initializers", "load_model", "losses", "optimizers", "__version__"]
