@@ -30,8 +30,9 @@ from .trainer import ModelSnapshot
 
 
 def split_validation(model, X, Y, validation_data, validation_split):
-    """(X_train, Y_train, (X_val, Y_val) or None). ``validation_split`` takes the last
-    floor-complement of the rows, before any shuffling, as Keras does."""
+    """(X_train, Y_train, (X_val, Y_val) or None). ``validation_split`` keeps the first
+    floor(n (1 - split)) rows for training and validates on the rest, before any shuffling, as
+    Keras does."""
     if validation_data is not None and validation_split:
         raise ValueError("give validation_data or validation_split, not both")
     if validation_data is not None:
@@ -45,10 +46,9 @@ def split_validation(model, X, Y, validation_data, validation_split):
         return X, Y, None
     n = X.shape[0]
     split_at = int(math.floor(n * (1.0 - validation_split)))
-    if split_at < 1 or split_at == n:
-        raise ValueError(f"validation_split={validation_split} of {n} rows leaves "
-                         f"{split_at} for training and {n - split_at} for validation; "
-                         "both need at least one")
+    if split_at < 1:
+        raise ValueError(f"validation_split={validation_split} of {n} rows leaves no row for "
+                         "training")
     return X[:split_at], Y[:split_at], (X[split_at:], Y[split_at:])
 
 
