@@ -72,8 +72,8 @@ def run_fit(model, trainer, epochs, shuffle, validation, callbacks, progress):
     good = ModelSnapshot(model)
     good_epoch = None
     failure = None
+    cbs.on_train_begin()
     try:
-        cbs.on_train_begin()
         for epoch in range(epochs):
             cbs.on_epoch_begin(epoch)
             started = time.perf_counter()

@@ -61,14 +61,14 @@ class Trainer:
 
     def epoch_values(self):
         """{"loss": mean training loss, metric: value, ..., "lr": the rate of the epoch's last
-        update} from the stats accumulated."""
+        update} from the stats accumulated (NaN where no batch completed)."""
         m, stats = self.model, self.stats
         rows = stats[train_kernels.STAT_ROWS]
         values = {"loss": stats[train_kernels.STAT_LOSS] / rows if rows else math.nan}
         for name in m.metrics:
             values[name] = (metrics_mod.from_stats(name, stats, m.plan.n_out, m.accuracy_rule,
                                                    self.y_spread) if rows else math.nan)
-        values["lr"] = stats[train_kernels.STAT_LR]
+        values["lr"] = stats[train_kernels.STAT_LR] if rows else math.nan
         return values
 
     def layer_values(self):

@@ -1,6 +1,9 @@
 """Gradient diagnostics: the numbers against NumPy, the flags on textbook cases, ewma."""
 
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -198,3 +201,13 @@ def test_ewma_with_bias_correction(values, beta):
         np.testing.assert_array_equal(smoothed, values)
     if len(set(values)) == 1:
         np.testing.assert_allclose(smoothed, values)
+
+
+def test_the_figure_script_draws_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "plot_diagnostics.py"
+    out = tmp_path / "diagnostics.png"
+    result = subprocess.run([sys.executable, str(script), "--out", str(out), "--epochs", "4"],
+                            capture_output=True, text=True, check=True)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "VANISHING" in result.stdout and "no problem flagged" in result.stdout
