@@ -2,7 +2,11 @@
 
 import csv
 import math
+import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -310,3 +314,35 @@ def test_keyboard_interrupt_restores_early_stopping_best_weights():
     val = model.history.history["val_loss"]
     assert len(val) == 8 and early.best_epoch == int(np.argmin(val)) < 7
     np.testing.assert_array_equal(model.params, kept.params[early.best_epoch])
+
+
+CTRL_C_SCRIPT = """
+import os, signal, sys, threading
+import numpy as np
+import fastnn as fn
+
+rng = np.random.default_rng(0)
+X = rng.standard_normal((256, 4))
+y = X @ np.array([1.0, -1.0, 0.5, 2.0])
+model = fn.Sequential([fn.Dense(16, activation="tanh"), fn.Dense(1)], input_dim=4, seed=0)
+model.compile(optimizer=fn.SGD(0.01), loss="mse")
+model.fit(X, y, epochs=1)  # compile before the clock starts
+threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+try:
+    model.fit(X, y, epochs=10 ** 7, batch_size=1, validation_split=0.25,
+              callbacks=[fn.EarlyStopping(patience=10 ** 7)])
+except KeyboardInterrupt:
+    finite = bool(np.all(np.isfinite(model.predict(X))))
+    print(model.history.stop_reason, len(model.history.epoch) > 0, finite)
+    sys.exit(130)
+print("not interrupted")
+"""
+
+
+def test_a_real_ctrl_c_stops_fit_and_the_caller_can_exit_130():
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    result = subprocess.run([sys.executable, "-c", CTRL_C_SCRIPT], capture_output=True,
+                            text=True, env=env, timeout=120)
+    assert result.returncode == 130, result.stderr
+    assert result.stdout.split() == ["interrupted", "True", "True"]
