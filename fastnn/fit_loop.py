@@ -5,12 +5,13 @@ chunks with ``progress`` called between them; the training values; the validatio
 compiled inference pass over the validation rows); the wall time; history; on_epoch_end.
 
 Divergence. An epoch diverges when its loss becomes NaN or infinite (the compiled loop stops at
-that batch and skips its update), when its weights end non-finite, or when its val_loss is NaN or
-infinite. fit then puts back the last good weights (those at the end of the last epoch that did
-not diverge, or the initial ones), with their optimizer state, logs the epoch with loss NaN
-(and val_ values NaN) and runs its callbacks. If one of them asked to stop (TerminateOnNaN does)
-fit warns and returns; otherwise it runs on_train_end and raises FloatingPointError. Either way
-fit never returns a model full of NaN, and EarlyStopping restores its best weights at the end.
+that batch and skips its update), when its weights (or state) end non-finite, or when its
+val_loss is NaN or infinite. fit then puts back the last good weights (those at the end of the
+last epoch that did not diverge, or the initial ones), with their optimizer state, logs the
+epoch with loss NaN (and val_ values NaN) and runs its callbacks. If one of them asked to stop
+(TerminateOnNaN does) fit warns and returns; otherwise it runs on_train_end and raises
+FloatingPointError. Either way fit never returns a model full of NaN, and EarlyStopping
+restores its best weights at the end.
 
 Interrupts. A KeyboardInterrupt (Ctrl-C) is seen between compiled chunks or in Python code
 between them; fit then keeps the batches completed (or the last good weights if those are not
@@ -82,7 +83,7 @@ def run_fit(model, trainer, epochs, shuffle, validation, callbacks, progress):
             finished = trainer.run_epoch(shuffle, chunk_progress)
             layer_values = trainer.layer_values() if cbs.needs_layer_stats else None
             logs = trainer.epoch_values()
-            if not finished or not np.all(np.isfinite(model.params)):
+            if not finished or not _finite_weights(model):
                 logs = {k: (v if k == "lr" else math.nan) for k, v in logs.items()}
             if validation is not None:
                 logs.update(_validation_logs(model, validation, logs))
@@ -112,7 +113,7 @@ def run_fit(model, trainer, epochs, shuffle, validation, callbacks, progress):
                 break
     except KeyboardInterrupt:
         history.stop_reason = "interrupted"
-        if not np.all(np.isfinite(model.params)):
+        if not _finite_weights(model):
             good.restore(model)
         cbs.on_train_end({})
         raise
@@ -122,8 +123,12 @@ def run_fit(model, trainer, epochs, shuffle, validation, callbacks, progress):
     return history
 
 
+def _finite_weights(model):
+    return bool(np.all(np.isfinite(model.params)) and np.all(np.isfinite(model.state)))
+
+
 def _validation_logs(model, validation, logs):
-    if math.isnan(logs["loss"]):
+    if not math.isfinite(logs["loss"]):
         return {"val_" + k: math.nan for k in ["loss"] + list(model.metrics)}
     scores = model._scores(*validation)
     return {"val_" + k: v for k, v in scores.items()}

@@ -346,3 +346,16 @@ def test_a_real_ctrl_c_stops_fit_and_the_caller_can_exit_130():
                             text=True, env=env, timeout=120)
     assert result.returncode == 130, result.stderr
     assert result.stdout.split() == ["interrupted", "True", "True"]
+
+
+def test_a_non_finite_val_loss_counts_as_divergence():
+    X, y, Xv, yv = _regression()
+    model = fn.Sequential([fn.Dense(1)], input_dim=3, seed=0)
+    model.compile(optimizer=fn.SGD(0.05), loss="mse")
+    Xv = np.full_like(Xv, 3e38)  # finite in float32, but the linear output overflows
+    with pytest.warns(RuntimeWarning, match="epoch 1.*initial weights"):
+        history = model.fit(X, y, epochs=3, batch_size=4, validation_data=(Xv, yv),
+                            callbacks=[fn.TerminateOnNaN()])
+    assert math.isfinite(history.history["loss"][0])
+    assert not math.isfinite(history.history["val_loss"][0])
+    assert model.iterations == 0 and history.stop_reason == "diverged"

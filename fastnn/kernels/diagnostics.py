@@ -21,6 +21,8 @@ arrays with one row per op; with zero rows the loop skips both calls). Per batch
 
 import math
 
+import numpy as np
+
 from ._jit import kernel
 from .network import N_OUT, op_view
 
@@ -42,9 +44,22 @@ def mark_active_units(ops, layers, acts, rows, active):
             out = op_view(acts, ops, i, rows)
             for r in range(rows):
                 for j in range(width):
-                    if out[r, j] > 0.0:
-                        active[unit + j] = 1
+                    active[unit + j] |= out[r, j] > 0.0
         unit += width
+
+
+@kernel
+def finite_squares(values, start, stop):
+    """(sum of squares of the finite values[start:stop], number of NaN/inf among them)."""
+    squares = 0.0
+    bad = 0
+    for k in range(start, stop):
+        v = np.float64(values[k])
+        if math.isfinite(v):
+            squares += v * v
+        else:
+            bad += 1
+    return squares, bad
 
 
 @kernel
@@ -53,16 +68,15 @@ def record_gradients(monitor, ops, params, grads, acts, rows):
     keep the parameters before the optimizer step in the snapshot."""
     layers, snapshot, layer_stats, active = monitor
     for i in range(ops.shape[0]):
+        start, stop = layers[i, SPAN_START], layers[i, SPAN_STOP]
         squares = 0.0
-        bad = 0
-        for k in range(layers[i, SPAN_START], layers[i, SPAN_STOP]):
-            g = grads[k]
-            if math.isfinite(g):
-                squares += g * g
-            else:
-                bad += 1
+        for k in range(start, stop):
+            g = np.float64(grads[k])
+            squares += g * g
+        if not math.isfinite(squares):  # rare: count the bad entries, norm of the others
+            squares, bad = finite_squares(grads, start, stop)
+            layer_stats[i, LS_GRAD_NONFINITE] += bad
         layer_stats[i, LS_GRAD_NORM] += math.sqrt(squares)
-        layer_stats[i, LS_GRAD_NONFINITE] += bad
         layer_stats[i, LS_BATCHES] += 1.0
     mark_active_units(ops, layers, acts, rows, active)
     for k in range(params.shape[0]):
@@ -77,8 +91,8 @@ def record_updates(monitor, params):
         moved = 0.0
         size = 0.0
         for k in range(layers[i, SPAN_START], layers[i, SPAN_STOP]):
-            before = snapshot[k]
-            d = params[k] - before
+            before = np.float64(snapshot[k])
+            d = np.float64(params[k]) - before
             moved += d * d
             size += before * before
         if size > 0.0:
