@@ -17,7 +17,7 @@ import numpy as np
 
 from . import schedules as schedules_mod
 from .kernels import optimizers as _k
-from .schedules import checked_number
+from .schedules import checked_number, checked_step
 
 
 def _rate(value):
@@ -44,6 +44,13 @@ def _non_negative(name, value):
 
 def _clip(name, value):
     return None if value is None else checked_number(name, value, low=0.0, low_open=True)
+
+
+def _flat_buffer(name, array):
+    if not (isinstance(array, np.ndarray) and array.ndim == 1 and array.flags.c_contiguous
+            and array.dtype in (np.float32, np.float64)):
+        raise ValueError(f"{name} must be a contiguous 1-D float32 or float64 array")
+    return array
 
 
 class Optimizer:
@@ -121,21 +128,15 @@ class Optimizer:
                 and state.shape == (self.n_slots, params.size) and state.flags.c_contiguous):
             raise ValueError(f"state must be a contiguous {params.dtype} array of shape "
                              f"{(self.n_slots, params.size)} (see initial_state)")
+        iteration, steps_per_epoch = checked_step(iteration, steps_per_epoch, "iteration")
         code, spec = self.schedule()
         clip_norm, clip_value = self.clipping()
         return float(_k.apply_update(self.code, self.hyper(), params, grads, state, code, spec,
-                                     self.decay, int(steps_per_epoch), clip_norm, clip_value,
-                                     int(iteration)))
+                                     self.decay, steps_per_epoch, clip_norm, clip_value,
+                                     iteration))
 
     def __repr__(self):
         return f"{type(self).__name__}({self.get_config()})"
-
-
-def _flat_buffer(name, array):
-    if not (isinstance(array, np.ndarray) and array.ndim == 1 and array.flags.c_contiguous
-            and array.dtype in (np.float32, np.float64)):
-        raise ValueError(f"{name} must be a contiguous 1-D float32 or float64 array")
-    return array
 
 
 class SGD(Optimizer):

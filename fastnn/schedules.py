@@ -33,6 +33,16 @@ def checked_number(name, value, low=None, high=None, low_open=False, high_open=F
     return value
 
 
+def checked_step(step, steps_per_epoch, step_name="step"):
+    """(step, steps_per_epoch) as ints, or ValueError: a 0-based update index and a positive
+    number of updates per epoch."""
+    for name, value, least in ((step_name, step, 0), ("steps_per_epoch", steps_per_epoch, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+            kind = "non-negative" if least == 0 else "positive"
+            raise ValueError(f"{name} must be a {kind} integer, got {value!r}")
+    return int(step), int(steps_per_epoch)
+
+
 def _positive(name, value):
     return checked_number(name, value, low=0.0, low_open=True)
 
@@ -70,12 +80,8 @@ class Schedule:
 
     def __call__(self, step, steps_per_epoch=1):
         """The rate of update ``step`` (0-based) with ``steps_per_epoch`` updates an epoch."""
-        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
-            raise ValueError(f"step must be a non-negative integer, got {step!r}")
-        if isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, (int, np.integer)) \
-                or steps_per_epoch < 1:
-            raise ValueError(f"steps_per_epoch must be a positive integer, got {steps_per_epoch!r}")
-        return float(_k.scheduled_rate(self.code, self.spec(), int(step), int(steps_per_epoch)))
+        step, steps_per_epoch = checked_step(step, steps_per_epoch)
+        return float(_k.scheduled_rate(self.code, self.spec(), step, steps_per_epoch))
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self._arguments().items())

@@ -237,6 +237,11 @@ def test_step_checks_its_buffers():
         opt.step(params, np.zeros(4, np.float32), opt.initial_state(4, np.float64), 0)
     with pytest.raises(ValueError, match="state"):
         opt.step(params, np.zeros(4), np.zeros((1, 4)), 0)
+    state = opt.initial_state(4, np.float64)
+    with pytest.raises(ValueError, match="iteration"):
+        opt.step(params, np.zeros(4), state, -1)
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        opt.step(params, np.zeros(4), state, 0, steps_per_epoch=0)
 
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
