@@ -8,7 +8,7 @@
     model.fit(X, y, epochs=20, batch_size=32)
 """
 
-from . import callbacks, initializers, losses, optimizers
+from . import callbacks, initializers, losses, optimizers, schedules
 from .callbacks import (Callback, CSVLogger, EarlyStopping, LearningRateScheduler,
                         ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN)
 from .diagnostics import GradientMonitor, ewma
@@ -17,11 +17,12 @@ from .layers import Dense, Layer
 from .losses import Huber
 from .model import Sequential
 from .model_file import ModelFileError, load_model
-from .optimizers import SGD
+from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, Nadam, RMSprop
 
 __version__ = "0.1.0"
 
-__all__ = ["CSVLogger", "Callback", "Dense", "EarlyStopping", "GradientMonitor", "History",
-           "Huber", "Layer", "LearningRateScheduler", "ModelCheckpoint", "ModelFileError",
+__all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "CSVLogger", "Callback", "Dense",
+           "EarlyStopping", "GradientMonitor", "History", "Huber", "Layer",
+           "LearningRateScheduler", "ModelCheckpoint", "ModelFileError", "Nadam", "RMSprop",
            "ReduceLROnPlateau", "SGD", "Sequential", "TerminateOnNaN", "callbacks", "ewma",
-           "initializers", "load_model", "losses", "optimizers", "__version__"]
+           "initializers", "load_model", "losses", "optimizers", "schedules", "__version__"]

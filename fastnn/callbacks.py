@@ -251,10 +251,11 @@ class TerminateOnNaN(Callback):
 
 
 def _learning_rate(model, owner):
+    """The optimizer's rate; ValueError when it is a schedule (the two would fight)."""
     lr = model.optimizer.learning_rate
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
         raise ValueError(f"{owner} needs an optimizer with a plain numeric learning_rate, "
-                         f"got {lr!r}")
+                         f"got the schedule {lr!r}; use one or the other")
     return float(lr)
 
 
@@ -326,6 +327,9 @@ class LearningRateScheduler(Callback):
         self.schedule = schedule
         self.verbose = verbose
         self._with_rate = _positional_arity(schedule) >= 2
+
+    def on_train_begin(self, logs=None):
+        _learning_rate(self.model, "LearningRateScheduler")
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._with_rate:

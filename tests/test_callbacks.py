@@ -175,6 +175,18 @@ def test_learning_rate_scheduler(schedule):
     assert history.history["lr"] == pytest.approx([0.1, 0.05, 0.1 / 3, 0.025])
 
 
+@pytest.mark.parametrize("make", [
+    lambda: fn.ReduceLROnPlateau(monitor="loss"),
+    lambda: fn.LearningRateScheduler(lambda epoch: 0.1),
+])
+def test_rate_callbacks_refuse_an_optimizer_with_a_schedule(make):
+    X, y, _, _ = _regression()
+    model = _model()
+    model.compile(optimizer=fn.SGD(fn.schedules.ExponentialDecay(0.1, 0.5)), loss="mse")
+    with pytest.raises(ValueError, match="plain numeric learning_rate.*ExponentialDecay"):
+        model.fit(X, y, epochs=2, callbacks=[make()])
+
+
 def test_a_callback_can_stop_training():
     class StopAtTwo(fn.Callback):
         def on_epoch_end(self, epoch, logs=None):
