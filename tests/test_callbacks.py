@@ -41,13 +41,15 @@ class Inject(fn.Callback):
 
 
 class KeepWeights(fn.Callback):
-    """Keeps a copy of the parameters at the end of each epoch."""
+    """Keeps a copy of the parameters, optimizer state and update count at each epoch's end."""
 
     def on_train_begin(self, logs=None):
-        self.params = []
+        self.params, self.opt_state, self.iterations = [], [], []
 
     def on_epoch_end(self, epoch, logs=None):
         self.params.append(self.model.params.copy())
+        self.opt_state.append(self.model._opt_state.copy())
+        self.iterations.append(self.model.iterations)
 
 
 @pytest.mark.parametrize("values, kwargs, stopped, best", [
@@ -274,12 +276,16 @@ def test_divergence_with_early_stopping_keeps_the_best_weights():
 def test_divergence_without_terminate_on_nan_raises_after_restoring():
     X, y, _, _ = _regression()
     model = _model()
+    model.compile(optimizer=fn.SGD(0.01, momentum=0.9), loss="mse")
     kept = KeepWeights()
     with pytest.raises(FloatingPointError, match="epoch 4.*end of epoch 3.*TerminateOnNaN"):
         model.fit(X, y, epochs=10, batch_size=4,
                   callbacks=[fn.LearningRateScheduler(_rising_rate), kept])
     assert model.history.stop_reason == "diverged" and len(model.history.epoch) == 4
     np.testing.assert_array_equal(model.params, kept.params[2])
+    # the optimizer's velocity and update count go back with the weights
+    np.testing.assert_array_equal(model._opt_state, kept.opt_state[2])
+    assert model.iterations == kept.iterations[2] == 18
 
 
 # ----------------------------------------------------------------------- interrupts
