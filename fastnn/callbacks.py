@@ -221,6 +221,13 @@ class ModelCheckpoint(Callback):
     def on_train_begin(self, logs=None):
         if self.save_best_only:
             self.monitor.check_available(self.params)
+        keys = self.params.get("metrics") or []
+        try:
+            self.filepath.format(epoch=1, **{k: 0.0 for k in keys})
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"ModelCheckpoint: cannot fill the file name {self.filepath!r} "
+                             f"({exc!r}); it may use {{epoch}} and the logged values: "
+                             f"{', '.join(keys)}") from None
         self.best = self.monitor.worst()
         self.saved = []
 

@@ -221,6 +221,8 @@ def test_a_monitor_that_is_not_logged_is_an_error_before_training(make, match):
     (lambda: fn.ReduceLROnPlateau(cooldown=-1), "cooldown"),
     (lambda: fn.ReduceLROnPlateau(min_lr=-1), "min_lr"),
     (lambda: fn.LearningRateScheduler(0.1), "function"),
+    (lambda: _model().fit(np.ones((4, 3)), np.ones(4), callbacks=[
+        fn.ModelCheckpoint("m-{val_acc}.fnn", save_best_only=False)]), "val_acc.*loss, lr"),
     (lambda: _model().fit(np.ones((4, 3)), np.ones(4), callbacks=["stop"]), "Callback"),
     (lambda: _model().fit(np.ones((4, 3)), np.ones(4),
                           callbacks=[fn.LearningRateScheduler(lambda e: -1.0)]), "positive"),
