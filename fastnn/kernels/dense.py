@@ -7,10 +7,14 @@ Shapes: x (B, n_in), W (n_in, n_out), b (n_out), y and dz (B, n_out).
 
 Each of the three product shapes has its own kernel, so that every loop runs along contiguous
 memory: ``matmul_into`` (a b), ``matmul_tn_into`` (a^T b) and ``matmul_nt_into`` (a b^T).
-Products of more than ``SMALL_PRODUCT`` multiply-adds go to BLAS (``gemm_into``, which writes
-into ``out``: no temporaries, and no reference counting, see blas.py); smaller ones, where a
-BLAS call costs more than the arithmetic (online learning, narrow layers), are done by the
-loops here. bench/ shows where the switch falls (the width sweep).
+A product goes to BLAS (``gemm_into``, which writes into ``out``: no temporaries and no
+reference counting, see blas.py) when it has more than ``SMALL_PRODUCT`` multiply-adds and its
+batch has at least ``BLAS_MIN_ROWS`` rows (``BLAS_MIN_ROWS_TN`` for a^T b, whose rows are the
+summed dimension). Otherwise the loops here do it: a BLAS call costs more than a tiny product
+(online learning, narrow layers), and for a few rows it packs the whole weight matrix first,
+where a loop streams it once (one row of a 784x256 layer: about 10 us by loop, 80 by BLAS).
+Measured single-threaded (CPU time) on the project's machine; bench/'s width sweep shows the
+switch.
 """
 
 from ._jit import kernel
@@ -20,6 +24,9 @@ from .views import flat_view, matrix_view
 
 # Up to this many multiply-adds a product is done by the loops here rather than by BLAS.
 SMALL_PRODUCT = 4096
+# Fewer batch rows than this and x W, dz W^T are done by the loops here (x^T dz: _TN).
+BLAS_MIN_ROWS = 8
+BLAS_MIN_ROWS_TN = 4
 
 
 @kernel
@@ -27,7 +34,7 @@ def matmul_into(a, b, out):
     """out = a @ b, a (m, k) and b (k, n) C-contiguous."""
     m, k = a.shape
     n = b.shape[1]
-    if m * k * n > SMALL_PRODUCT:
+    if m >= BLAS_MIN_ROWS and m * k * n > SMALL_PRODUCT:
         gemm_into(a, b, out)
         return
     if n == 1:  # one output column (a binary output layer): a dot product per row
@@ -38,14 +45,25 @@ def matmul_into(a, b, out):
                 total += a[i, p] * column[p]
             out[i, 0] = total
         return
+    # out[i] = sum_p a[i, p] b[p]; for wide rows, four rows of b per pass over out[i] (narrow
+    # rows lose more to the longer loop than they gain)
+    unrolled_stop = k - 3 if n >= 64 else 1
     for i in range(m):
         a_i0 = a[i, 0]
         for j in range(n):
             out[i, j] = a_i0 * b[0, j]
-        for p in range(1, k):
+        p = 1
+        while p < unrolled_stop:
+            a0, a1, a2, a3 = a[i, p], a[i, p + 1], a[i, p + 2], a[i, p + 3]
+            for j in range(n):
+                out[i, j] += a0 * b[p, j] + a1 * b[p + 1, j] + a2 * b[p + 2, j] \
+                    + a3 * b[p + 3, j]
+            p += 4
+        while p < k:
             a_ip = a[i, p]
             for j in range(n):
                 out[i, j] += a_ip * b[p, j]
+            p += 1
 
 
 @kernel
@@ -54,7 +72,7 @@ def matmul_tn_into(a, b, out):
     of ``a`` after the first skip their zero entries (ReLU outputs)."""
     rows, m = a.shape
     n = b.shape[1]
-    if rows * m * n > SMALL_PRODUCT:
+    if rows >= BLAS_MIN_ROWS_TN and rows * m * n > SMALL_PRODUCT:
         gemm_into(a.T, b, out)
         return
     if n == 1:  # one output column: out[:, 0] = sum_r b[r, 0] a[r, :], along the rows of a
@@ -85,7 +103,7 @@ def matmul_nt_into(a, b, out):
     product of two contiguous rows."""
     m, k = a.shape
     n = b.shape[0]
-    if m * k * n > SMALL_PRODUCT:
+    if m >= BLAS_MIN_ROWS and m * k * n > SMALL_PRODUCT:
         gemm_into(a, b.T, out)
         return
     for i in range(m):
