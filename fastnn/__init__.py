@@ -18,6 +18,7 @@ from .losses import Huber
 from .model import Sequential
 from .model_file import ModelFileError, load_model
 from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, Nadam, RMSprop
+from .threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
@@ -25,4 +26,5 @@ __all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "CSVLogger", "Callback", "Den
            "EarlyStopping", "GradientMonitor", "History", "Huber", "Layer",
            "LearningRateScheduler", "ModelCheckpoint", "ModelFileError", "Nadam", "RMSprop",
            "ReduceLROnPlateau", "SGD", "Sequential", "TerminateOnNaN", "callbacks", "ewma",
-           "initializers", "load_model", "losses", "optimizers", "schedules", "__version__"]
+           "get_num_threads", "initializers", "load_model", "losses", "optimizers", "schedules",
+           "set_num_threads", "__version__"]

@@ -6,6 +6,8 @@ views into them. ``fit`` builds the plan's tables once per call and runs the com
 (fastnn/kernels/training.py) once per epoch; nothing in Python runs per batch.
 """
 
+import contextlib
+
 import numpy as np
 
 from . import losses as losses_mod
@@ -14,8 +16,10 @@ from . import optimizers as optimizers_mod
 from .kernels import inference as inference_kernels
 from .kernels import losses as loss_kernels
 from .kernels import training as train_kernels
+from .kernels.dense import BLAS_MIN_ROWS
 from .layers import Layer
 from .plan import Plan
+from .threads import blas_threads
 from .trainer import Trainer
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -256,7 +260,8 @@ class Sequential:
             callbacks.insert(0, callbacks_mod.EpochLogger())
         monitor = any(cb.needs_layer_stats for cb in callbacks)
         trainer = Trainer(self, X, Y, batch_size, drop_last, monitor_layers=monitor)
-        return run_fit(self, trainer, int(epochs), shuffle, validation, callbacks, progress)
+        with blas_threads():
+            return run_fit(self, trainer, int(epochs), shuffle, validation, callbacks, progress)
 
     def diagnose(self, X, y, batch_size=PREDICT_CHUNK, print_fn=print):
         """Gradient diagnostics of the current weights on (X, y): per layer the gradient norm
@@ -292,8 +297,10 @@ class Sequential:
         chunk = max(1, min(int(chunk), X.shape[0]))
         ops, opf, acts = self._inference_workspace(chunk)
         out = np.empty((X.shape[0], self.plan.n_out), dtype=self.dtype)
-        if not inference_kernels.predict_checked(X, ops, opf, self.params, self.state, acts,
-                                                 chunk, out):
+        with blas_threads() if chunk >= BLAS_MIN_ROWS else contextlib.nullcontext():
+            finite = inference_kernels.predict_checked(X, ops, opf, self.params, self.state,
+                                                       acts, chunk, out)
+        if not finite:
             raise ValueError("X contains NaN or infinite values")
         return out
 
