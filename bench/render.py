@@ -172,9 +172,10 @@ def sweep_section(results):
                      "-" if f is None or j is None else f"{f['median'] / j['median']:.2f}"])
     n = sweep[0]["n"]
     return ("## Width sweep\n"
-            f"d = 32, two hidden ReLU layers of the given width, sigmoid output, BCE, SGD, "
-            f"batch 32, {n} rows: where fastnn's paths change (small-product loops or BLAS, "
-            "one thread or two) a cliff would show as a drop in GFLOP/s.\n\n"
+            f"B2 with other hidden widths (d = 32, two hidden ReLU layers of the given width, "
+            f"sigmoid output, BCE, Adam, batch 32), {n} rows: where fastnn's paths change "
+            "(small-product loops or BLAS, one thread or two) a cliff would show as a drop in "
+            "GFLOP/s.\n\n"
             + table(["width", "fastnn s", "fastnn µs/step", "fastnn GFLOP/s", "JAX scan s",
                      "JAX GFLOP/s", "fastnn / JAX"], rows))
 
