@@ -47,7 +47,7 @@ class Trainer:
             self.x_batch, self.y_batch,
             m.loss.code, m.loss_param, m.fused_output, m.accuracy_rule, m.threshold,
             m.optimizer.code, self.opt_hyper, m._opt_state, m.optimizer.learning_rate,
-            self.sched_code, self.sched_spec, m._iterations, self.stats)
+            self.sched_code, self.sched_spec, m._mask_seed, m._iterations, self.stats)
 
     def diverged(self):
         return bool(self.stats[train_kernels.STAT_NONFINITE])

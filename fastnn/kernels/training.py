@@ -7,15 +7,19 @@ permutation; the model's tables and buffers are plain arrays, so one compilation
 every architecture, optimizer and schedule.
 
 ``counters`` (int64): [0] updates done so far in the run (the step t of the schedule/optimizer).
+``seed`` (uint64): the model's seed, which with the step t picks the dropout masks.
 ``stats`` (float64), accumulated over the batches run: see the STAT_* indices below.
 """
 
 import math
 
+import numpy as np
+
 from ._jit import kernel
 from .losses import count_correct, loss_and_gradient
-from .network import backward, forward, op_view
+from .network import backward, forward, op_view, update_state
 from .optimizers import optimizer_step
+from .regularization import regularization_penalty
 from .schedules import scheduled_rate
 
 # stats slots
@@ -23,6 +27,8 @@ STAT_LOSS, STAT_ROWS, STAT_CORRECT, STAT_ABS_ERR, STAT_SQ_ERR, STAT_NONFINITE, S
 N_STATS = 7
 # counters slots
 COUNT_UPDATES = 0
+# The seed passed in inference, where no mask is drawn.
+NO_SEED = np.uint64(0)
 
 
 @kernel
@@ -54,10 +60,10 @@ def train_batches(x_all, y_all, order, first, stop, batch_size,
                   ops, opf, params, grads, state, acts, deltas, x_batch, y_batch,
                   loss_code, loss_param, fused_output, accuracy_rule, threshold,
                   opt_code, opt_hyper, opt_state, base_lr, sched_code, sched_spec,
-                  counters, stats):
+                  seed, counters, stats):
     """Train on batches [first, stop); return the index of the batch after the last one run
     (earlier than ``stop`` when the loss became NaN or infinite: that batch's update is skipped
-    and stats[STAT_NONFINITE] is set)."""
+    and stats[STAT_NONFINITE] is set). The loss recorded includes the weight penalty."""
     n = order.shape[0]
     last = ops.shape[0] - 1
     for b in range(first, stop):
@@ -68,14 +74,16 @@ def train_batches(x_all, y_all, order, first, stop, batch_size,
         gather_rows(y_all, order, start, end, y_batch)
         xb = x_batch[:rows]
         yb = y_batch[:rows]
-        out = forward(ops, opf, params, state, xb, acts, True)
+        t = counters[COUNT_UPDATES]
+        out = forward(ops, opf, params, state, xb, acts, True, seed, t)
         d_out = op_view(deltas, ops, last, rows)
         loss = loss_and_gradient(loss_code, out, yb, d_out, loss_param, fused_output)
         if not math.isfinite(loss):
             stats[STAT_NONFINITE] = 1.0
             return b
-        backward(ops, opf, params, grads, state, xb, acts, deltas, fused_output)
-        t = counters[COUNT_UPDATES]
+        backward(ops, opf, params, grads, state, xb, acts, deltas, fused_output, seed, t)
+        update_state(ops, opf, state, acts, rows)
+        loss += regularization_penalty(ops, opf, params, grads, True)
         lr = scheduled_rate(sched_code, sched_spec, base_lr, t)
         optimizer_step(opt_code, opt_hyper, params, grads, opt_state, lr, t + 1)
         counters[COUNT_UPDATES] = t + 1
@@ -96,7 +104,7 @@ def predict_rows(x_all, ops, opf, params, state, acts, chunk, out_all):
         end = min(start + chunk, n)
         rows = end - start
         xb = x_all[start:end]
-        out = forward(ops, opf, params, state, xb, acts, False)
+        out = forward(ops, opf, params, state, xb, acts, False, NO_SEED, 0)
         for i in range(rows):
             for j in range(width):
                 out_all[start + i, j] = out[i, j]
@@ -104,13 +112,14 @@ def predict_rows(x_all, ops, opf, params, state, acts, chunk, out_all):
 
 @kernel
 def batch_gradients(x, y, ops, opf, params, grads, state, acts, deltas,
-                    loss_code, loss_param, fused_output):
-    """Gradient of the mean loss over all of (x, y), taken as one batch in training mode, into
-    ``grads``; returns the loss."""
+                    loss_code, loss_param, fused_output, seed, step):
+    """Gradient of the mean loss plus the weight penalty over all of (x, y), taken as one batch
+    in training mode (batch statistics; the dropout masks of update ``step``), into ``grads``;
+    returns that loss. Running statistics are left unchanged."""
     rows = x.shape[0]
     last = ops.shape[0] - 1
-    out = forward(ops, opf, params, state, x, acts, True)
+    out = forward(ops, opf, params, state, x, acts, True, seed, step)
     d_out = op_view(deltas, ops, last, rows)
     loss = loss_and_gradient(loss_code, out, y, d_out, loss_param, fused_output)
-    backward(ops, opf, params, grads, state, x, acts, deltas, fused_output)
-    return loss
+    backward(ops, opf, params, grads, state, x, acts, deltas, fused_output, seed, step)
+    return loss + regularization_penalty(ops, opf, params, grads, True)
