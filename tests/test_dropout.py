@@ -31,8 +31,8 @@ def _reference_bits(seed, step, stream, index):
 ])
 def test_hash_matches_the_documented_formula(seed, step, stream, index):
     key = rnd.stream_key(np.uint64(seed), np.int64(step), np.int64(stream))
-    assert int(rnd.random_bits(np.uint64(key), np.int64(index))) == _reference_bits(seed, step, stream,
-                                                                          index)
+    bits = rnd.random_bits(np.uint64(key), np.int64(index))
+    assert int(bits) == _reference_bits(seed, step, stream, index)
 
 
 def test_the_splitmix64_constants_give_its_published_first_output():
