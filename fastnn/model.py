@@ -290,6 +290,8 @@ class Sequential:
         """The weight penalty of the kernel regularizers at the current parameters (0.0 when
         there are none); part of every loss the model reports."""
         self._require_built()
+        if not any(getattr(layer, "kernel_regularizer", None) for layer in self.layers):
+            return 0.0
         return float(regularization_penalty(self.plan.ops, self.plan.opf, self.params,
                                             self.grads, False))
 
