@@ -12,21 +12,26 @@ pass, and dz is formed in the same place of the gradient workspace.
 """
 
 from ._jit import kernel
-from .activations import LINEAR
-from .dense import dense_backward, dense_forward
+from .dense import dense_backward, matmul_into
 
 
 @kernel
 def maxout_forward(x, params, kernel_offset, n_in, units, pieces, z, y):
-    dense_forward(x, params, kernel_offset, n_in, units * pieces, LINEAR, 0.0, z)
+    width = units * pieces
+    weights = params[kernel_offset:kernel_offset + n_in * width].reshape((n_in, width))
+    bias = params[kernel_offset + n_in * width:kernel_offset + n_in * width + width]
+    matmul_into(x, weights, z)
     rows = x.shape[0]
     for i in range(rows):
         for u in range(units):
             base = u * pieces
-            best = z[i, base]
+            best = z[i, base] + bias[base]
+            z[i, base] = best
             for k in range(1, pieces):
-                if z[i, base + k] > best:
-                    best = z[i, base + k]
+                v = z[i, base + k] + bias[base + k]
+                z[i, base + k] = v
+                if v > best:
+                    best = v
             y[i, u] = best
 
 
