@@ -29,6 +29,9 @@ N_STATS = 7
 COUNT_UPDATES = 0
 # The seed passed in inference, where no mask is drawn.
 NO_SEED = np.uint64(0)
+# ``forward`` gets its flags as np.bool_ (not literal constants), so that training, gradients and
+# prediction share one compiled specialisation of it instead of compiling one each.
+TRAINING, INFERENCE = np.bool_(True), np.bool_(False)
 
 
 @kernel
@@ -75,7 +78,7 @@ def train_batches(x_all, y_all, order, first, stop, batch_size,
         xb = x_batch[:rows]
         yb = y_batch[:rows]
         t = counters[COUNT_UPDATES]
-        out = forward(ops, opf, params, state, xb, acts, True, seed, t)
+        out = forward(ops, opf, params, state, xb, acts, TRAINING, seed, t)
         d_out = op_view(deltas, ops, last, rows)
         loss = loss_and_gradient(loss_code, out, yb, d_out, loss_param, fused_output)
         if not math.isfinite(loss):
@@ -104,7 +107,7 @@ def predict_rows(x_all, ops, opf, params, state, acts, chunk, out_all):
         end = min(start + chunk, n)
         rows = end - start
         xb = x_all[start:end]
-        out = forward(ops, opf, params, state, xb, acts, False, NO_SEED, 0)
+        out = forward(ops, opf, params, state, xb, acts, INFERENCE, NO_SEED, np.int64(0))
         for i in range(rows):
             for j in range(width):
                 out_all[start + i, j] = out[i, j]
@@ -118,7 +121,7 @@ def batch_gradients(x, y, ops, opf, params, grads, state, acts, deltas,
     returns that loss. Running statistics are left unchanged."""
     rows = x.shape[0]
     last = ops.shape[0] - 1
-    out = forward(ops, opf, params, state, x, acts, True, seed, step)
+    out = forward(ops, opf, params, state, x, acts, TRAINING, seed, step)
     d_out = op_view(deltas, ops, last, rows)
     loss = loss_and_gradient(loss_code, out, y, d_out, loss_param, fused_output)
     backward(ops, opf, params, grads, state, x, acts, deltas, fused_output, seed, step)
