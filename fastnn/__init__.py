@@ -8,19 +8,20 @@
     model.fit(X, y, epochs=20, batch_size=32)
 """
 
-from . import initializers, losses, optimizers, regularizers
+from . import initializers, losses, optimizers, regularizers, schedules
 from .history import History
 from .layers import Activation, BatchNormalization, Dense, Dropout, Layer, Maxout, PReLU
 from .losses import Huber
 from .model import Sequential
 from .model_file import ModelFileError, load_model
-from .optimizers import SGD
+from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, Nadam, RMSprop
 from .perceptron import Perceptron
 from .regularizers import l1, l1_l2, l2
 
 __version__ = "0.1.0"
 
-__all__ = ["Dense", "History", "Huber", "Layer", "ModelFileError", "SGD", "Sequential",
-           "initializers", "load_model", "losses", "optimizers", "__version__",
+__all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "Dense", "History", "Huber", "Layer",
+           "ModelFileError", "Nadam", "RMSprop", "SGD", "Sequential", "initializers",
+           "load_model", "losses", "optimizers", "schedules", "__version__",
            "Activation", "BatchNormalization", "Dropout", "Maxout", "PReLU", "Perceptron",
            "l1", "l1_l2", "l2", "regularizers"]
