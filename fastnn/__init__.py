@@ -8,7 +8,10 @@
     model.fit(X, y, epochs=20, batch_size=32)
 """
 
-from . import initializers, losses, optimizers, regularizers, schedules
+from . import callbacks, initializers, losses, optimizers, regularizers, schedules
+from .callbacks import (Callback, CSVLogger, EarlyStopping, LearningRateScheduler,
+                        ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN)
+from .diagnostics import GradientMonitor, ewma
 from .history import History
 from .layers import Activation, BatchNormalization, Dense, Dropout, Layer, Maxout, PReLU
 from .losses import Huber
@@ -20,8 +23,10 @@ from .regularizers import l1, l1_l2, l2
 
 __version__ = "0.1.0"
 
-__all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "Dense", "History", "Huber", "Layer",
-           "ModelFileError", "Nadam", "RMSprop", "SGD", "Sequential", "initializers",
-           "load_model", "losses", "optimizers", "schedules", "__version__",
+__all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "CSVLogger", "Callback", "Dense",
+           "EarlyStopping", "GradientMonitor", "History", "Huber", "Layer",
+           "LearningRateScheduler", "ModelCheckpoint", "ModelFileError", "Nadam", "RMSprop",
+           "ReduceLROnPlateau", "SGD", "Sequential", "TerminateOnNaN", "callbacks", "ewma",
+           "initializers", "load_model", "losses", "optimizers", "schedules", "__version__",
            "Activation", "BatchNormalization", "Dropout", "Maxout", "PReLU", "Perceptron",
            "l1", "l1_l2", "l2", "regularizers"]
