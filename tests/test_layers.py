@@ -141,9 +141,10 @@ def test_the_bn_dropout_seed_network_trains(rng):
         fn.Dense(512), fn.BatchNormalization(), fn.Activation("relu"), fn.Dropout(0.2),
         fn.Dense(512), fn.BatchNormalization(), fn.Activation("relu"), fn.Dropout(0.2),
         fn.Dense(10, activation="softmax")], input_dim=784, seed=0)
-    model.compile(optimizer=fn.SGD(0.05), loss="sparse_categorical_crossentropy",
+    model.compile(optimizer=fn.RMSprop(1e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     history = model.fit(X, y, epochs=6, batch_size=32)
     losses = history.history["loss"]
-    assert losses[-1] < 0.5 * losses[0]
-    assert model.evaluate(X, y)["accuracy"] > 0.9
+    assert losses[-1] < 0.1 * losses[0]
+    assert history.history["accuracy"][-1] > 0.95
+    assert model.evaluate(X, y)["accuracy"] > 0.9  # inference, with the running statistics
