@@ -9,14 +9,15 @@ project's 2-core machine: one 128x784x256 float32 product took 0.32 ms on two th
 ms on one when the cores were free, and up to 18 ms on two threads while other processes kept
 the cores busy; a whole B3 epoch (bench/) ran 12 times slower on two threads than on one.
 
-So, by default, a fit (and a prediction large enough to reach BLAS) first looks at the machine:
-when it is busy (more runnable tasks than cores, read from /proc/loadavg, or a 1-minute load
-average above cores - 0.5 where that file does not exist), the BLAS is limited to one thread
-for the call; otherwise it is left as configured (OPENBLAS_NUM_THREADS, threadpoolctl, or one
-thread per core). ``set_num_threads(n)`` fixes the count for every call instead, and
-``set_num_threads(None)`` returns to the automatic choice; the environment variable
-``FASTNN_NUM_THREADS`` sets the initial value. The previous setting is restored after each
-call, so other libraries in the process are not affected.
+So, by default, a fit (and a prediction large enough to reach BLAS) first counts the cores no
+other task is using: the cores available to the process minus the other runnable tasks (the
+instantaneous count in /proc/loadavg, less this thread; where that file does not exist, the
+1-minute load average less one). When some cores are taken, the BLAS is limited to the free
+ones (at least one) for the call; when all are free it is left as configured
+(OPENBLAS_NUM_THREADS, threadpoolctl, or one thread per core). ``set_num_threads(n)`` fixes
+the count for every call instead, and ``set_num_threads(None)`` returns to the automatic
+choice; the environment variable ``FASTNN_NUM_THREADS`` sets the initial value. The previous
+setting is restored after each call, so other libraries in the process are not affected.
 """
 
 import contextlib
@@ -53,19 +54,18 @@ def cores():
         return os.cpu_count() or 1
 
 
-def machine_busy():
-    """True when more tasks are runnable than there are cores for this process."""
+def free_cores():
+    """The cores available to this process that no other runnable task is using (at least 1)."""
     n = cores()
     try:
         with open("/proc/loadavg") as f:
-            running = int(f.read().split()[3].split("/")[0])
-        return running > n
+            others = int(f.read().split()[3].split("/")[0]) - 1
     except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.getloadavg()[0] > n - 0.5
-    except (AttributeError, OSError):
-        return False
+        try:
+            others = int(os.getloadavg()[0] - 0.5)
+        except (AttributeError, OSError):
+            others = 0
+    return max(1, min(n, n - others))
 
 
 def _blas():
@@ -83,7 +83,11 @@ def _blas():
 @contextlib.contextmanager
 def blas_threads():
     """Apply the thread policy for the duration of one fastnn call."""
-    limit = _fixed if _fixed is not None else (1 if machine_busy() else None)
+    if _fixed is not None:
+        limit = _fixed
+    else:
+        free = free_cores()
+        limit = free if free < cores() else None
     if limit is None:
         yield
         return

@@ -42,10 +42,11 @@ def restore_policy():
 
 
 @pytest.mark.parametrize("busy, expect_one", [(True, True), (False, False)])
-def test_automatic_choice_limits_blas_to_one_thread_only_on_a_busy_machine(
+def test_automatic_choice_limits_blas_to_the_free_cores(
         rng, monkeypatch, restore_policy, busy, expect_one):
     threads.set_num_threads(None)
-    monkeypatch.setattr(threads, "machine_busy", lambda: busy)
+    monkeypatch.setattr(threads, "cores", lambda: 4)
+    monkeypatch.setattr(threads, "free_cores", lambda: 1 if busy else 4)
     before = blas_thread_counts()
     seen = fit_and_see(rng)
     assert seen == ([1] * len(before) if expect_one else before)
@@ -53,7 +54,7 @@ def test_automatic_choice_limits_blas_to_one_thread_only_on_a_busy_machine(
 
 
 def test_a_fixed_count_applies_during_fit_and_is_restored(rng, monkeypatch, restore_policy):
-    monkeypatch.setattr(threads, "machine_busy", lambda: False)
+    monkeypatch.setattr(threads, "free_cores", threads.cores)
     before = blas_thread_counts()
     fn.set_num_threads(1)
     assert fn.get_num_threads() == 1
@@ -67,8 +68,8 @@ def test_bad_thread_counts_are_rejected(bad):
         fn.set_num_threads(bad)
 
 
-def test_machine_busy_answers_a_boolean():
-    assert threads.machine_busy() in (True, False)
+def test_free_cores_is_between_one_and_the_cores():
+    assert 1 <= threads.free_cores() <= threads.cores()
 
 
 def test_environment_variable_sets_the_initial_count():
@@ -84,7 +85,7 @@ def test_environment_variable_sets_the_initial_count():
 def test_predict_takes_the_same_policy(rng, monkeypatch, restore_policy):
     seen = []
     threads.set_num_threads(None)
-    monkeypatch.setattr(threads, "machine_busy", lambda: seen.append(blas_thread_counts()) or True)
+    monkeypatch.setattr(threads, "free_cores", lambda: seen.append(blas_thread_counts()) or 1)
     model = fn.Sequential([fn.Dense(4)], input_dim=3)
     X = rng.standard_normal((32, 3))
     np.testing.assert_allclose(model.predict(X), X.astype(np.float32) @ model.layers[0].kernel
