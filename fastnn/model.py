@@ -6,8 +6,6 @@ views into them. ``fit`` builds the plan's tables once per call and runs the com
 (fastnn/kernels/training.py) once per epoch; nothing in Python runs per batch.
 """
 
-import contextlib
-
 import numpy as np
 
 from . import losses as losses_mod
@@ -304,9 +302,12 @@ class Sequential:
         chunk = max(1, min(int(chunk), X.shape[0]))
         ops, opf, acts = self._inference_workspace(chunk)
         out = np.empty((X.shape[0], self.plan.n_out), dtype=self.dtype)
-        with blas_threads() if chunk >= BLAS_MIN_ROWS else contextlib.nullcontext():
-            finite = inference_kernels.predict_checked(X, ops, opf, self.params, self.state,
-                                                       acts, chunk, out)
+        args = (X, ops, opf, self.params, self.state, acts, chunk, out)
+        if chunk < BLAS_MIN_ROWS:  # no product reaches BLAS: no thread policy to apply
+            finite = inference_kernels.predict_checked(*args)
+        else:
+            with blas_threads():
+                finite = inference_kernels.predict_checked(*args)
         if not finite:
             raise ValueError("X contains NaN or infinite values")
         return out
