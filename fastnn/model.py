@@ -265,8 +265,7 @@ class Sequential:
             callbacks.insert(0, callbacks_mod.EpochLogger())
         monitor = any(cb.needs_layer_stats for cb in callbacks)
         trainer = Trainer(self, X, Y, batch_size, drop_last, monitor_layers=monitor)
-        with blas_threads():
-            return run_fit(self, trainer, int(epochs), shuffle, validation, callbacks, progress)
+        return run_fit(self, trainer, int(epochs), shuffle, validation, callbacks, progress)
 
     def diagnose(self, X, y, batch_size=PREDICT_CHUNK, print_fn=print):
         """Gradient diagnostics of the current weights on (X, y): per layer the gradient norm
@@ -306,7 +305,7 @@ class Sequential:
         if chunk < BLAS_MIN_ROWS:  # no product reaches BLAS: no thread policy to apply
             finite = inference_kernels.predict_checked(*args)
         else:
-            with blas_threads():
+            with blas_threads(self, chunk):
                 finite = inference_kernels.predict_checked(*args)
         if not finite:
             raise ValueError("X contains NaN or infinite values")

@@ -67,3 +67,4 @@ def gemm_into(typingctx, a, b, out):
         return impl_ret_untracked(context, builder, types.none, context.get_dummy_value())
 
     return sig, codegen
+
