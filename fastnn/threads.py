@@ -6,9 +6,10 @@ multiply-adds (``BLAS_SPLIT``) over its threads, one per core unless configured 
 split product waits for its slowest thread, so the threads pay only on cores that nothing else
 wants, and on a shared machine that changes from minute to minute: on the project's 2-core
 machine a B3 epoch on 20% of its rows (bench/) took 0.07 s on two threads and 0.12 s on one,
-and ten minutes later 1.4 s on two and 0.21 s on one, while another process kept a core busy (at a load
-average of 10, two threads made the epoch 12 times as long as one). Neither a reading of the
-load nor a trial of a few products before the call predicted which case an epoch would be in.
+and ten minutes later 1.4 s on two and 0.21 s on one, while another process kept a core busy
+(at a load average of 10, two threads made the epoch 12 times as long as one). Neither a
+reading of the load nor a trial of a few products before the call predicted which case an
+epoch would be in.
 
 So a fit measures as it goes. Python runs the compiled loop in chunks of batches
 (fastnn/trainer.py); ``ChunkThreads`` times each chunk and runs the next one on the setting
