@@ -1,0 +1,88 @@
+"""Every CUDA kernel compiles for a real GPU (to PTX), not just on the simulator.
+
+The simulator runs kernels as Python, so it accepts code that the CUDA compiler rejects. This test
+compiles every kernel of fastnn/cuda for compute capability 8.0 in a child process with the
+simulator off. It needs NVVM (libnvvm from a CUDA toolkit, e.g. the one `pip install
+"fastnn[cuda]"` brings) but no GPU, and is skipped where NVVM is missing.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from fastnn.cuda.simulator import ENV
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# kernel -> its argument types, one letter each: M a 2-D C-contiguous array of the model's dtype,
+# V 1-D of the model's dtype, S 2-D float64, s 1-D float64, o 1-D int64, i int64, f float64,
+# b boolean. A kernel added to fastnn/cuda needs a row here (the test checks that).
+SIGNATURES = {
+    "activations.softmax_rows": "Mi",
+    "activations.elementwise_backward": "iMMif",
+    "activations.softmax_backward_rows": "MMi",
+    "matmul.tiled_matmul": "MMMiiibbVbif",
+    "matmul.column_sums_kernel": "MiV",
+    "losses.loss_rows": "iMMMifbifS",
+    "reductions.accumulate_batch": "Siiffis",
+    "optimizers.sgd_kernel": "VVfs",
+    "trainer.gather_rows": "MoiiM",
+}
+
+CHILD = r"""
+import importlib, json, sys
+try:
+    from numba.cuda.cudadrv import nvvm
+    nvvm.NVVM()
+except Exception as exc:
+    print(json.dumps({"skip": f"no NVVM: {exc}"}))
+    sys.exit(0)
+from numba import cuda, types
+import numba.cuda.dispatcher as dispatcher
+
+class Device:  # compiling device functions asks for the current device's compute capability
+    compute_capability = (8, 0)
+
+dispatcher.get_current_device = lambda: Device()
+signatures = json.loads(sys.argv[1])
+kernels = {}
+for module_name in ("activations", "matmul", "losses", "reductions", "optimizers", "trainer"):
+    module = importlib.import_module("fastnn.cuda." + module_name)
+    for name, obj in vars(module).items():
+        options = getattr(obj, "targetoptions", None)
+        if options is not None and not options.get("device") and obj.__module__ == module.__name__:
+            kernels[module_name + "." + name] = obj
+failures = {}
+for dtype in (types.float32, types.float64):
+    kernels["matmul.tiled_matmul"] = importlib.import_module("fastnn.cuda.matmul")._tiled_kernel(
+        dtype.name)
+    letters = {"M": dtype[:, ::1], "V": dtype[::1], "S": types.float64[:, ::1],
+               "s": types.float64[::1], "o": types.int64[::1], "i": types.int64,
+               "f": types.float64, "b": types.boolean}
+    for name, kernel in kernels.items():
+        if name not in signatures:
+            continue
+        try:
+            cuda.compile_ptx(kernel.py_func, tuple(letters[c] for c in signatures[name]),
+                             cc=(8, 0))
+        except Exception as exc:
+            failures[f"{name} ({dtype})"] = f"{type(exc).__name__}: {exc}"[:2000]
+print(json.dumps({"kernels": sorted(kernels), "failures": failures,
+                  "implementation": getattr(cuda, "implementation", "?")}))
+"""
+
+
+def test_every_kernel_compiles_to_ptx():
+    import json
+
+    env = dict(os.environ, **{ENV: "0"})
+    out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(SIGNATURES)],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if "skip" in result:
+        pytest.skip(result["skip"])
+    assert sorted(SIGNATURES) == result["kernels"], "a kernel has no row in SIGNATURES"
+    assert result["failures"] == {}

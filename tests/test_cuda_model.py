@@ -1,0 +1,154 @@
+"""Models on device="cuda" against the same models on the CPU: gradients, training, prediction.
+
+Runs on a GPU where there is one, else on Numba's CUDA simulator (conftest.py); tiny models.
+"""
+
+import numpy as np
+import pytest
+
+import fastnn as fn
+from fastnn.cuda.device import CudaUnavailableError, cuda_module
+from fastnn.cuda.trainer import CudaTrainer
+from fastnn.layers import Layer
+
+
+def _cuda_usable():
+    try:
+        cuda_module()
+    except CudaUnavailableError:
+        return False
+    return True
+
+
+pytestmark = pytest.mark.skipif(not _cuda_usable(), reason="no CUDA GPU and no simulator")
+
+
+def _pair(make_layers, loss, n_in, dtype="float32", lr=0.1, seed=3, metrics=None):
+    """The same model (same seed, same initial weights) on the CPU and on CUDA."""
+    models = []
+    for device in ("cpu", "cuda"):
+        model = fn.Sequential(make_layers(), input_dim=n_in, seed=seed, dtype=dtype,
+                              device=device)
+        model.compile(optimizer=fn.SGD(lr), loss=loss, metrics=metrics)
+        models.append(model)
+    return models
+
+
+def _data(loss, n, n_in, n_out, rng):
+    X = rng.normal(size=(n, n_in))
+    if loss in ("sparse_categorical_crossentropy",):
+        return X, rng.integers(0, n_out, size=n)
+    if loss == "categorical_crossentropy":
+        return X, np.eye(n_out)[rng.integers(0, n_out, size=n)]
+    if loss in ("binary_crossentropy", "hinge"):
+        return X, rng.integers(0, 2, size=(n, n_out))
+    return X, rng.normal(size=(n, n_out))
+
+
+@pytest.mark.parametrize("hidden,output,loss", [
+    ("tanh", "softmax", "categorical_crossentropy"),        # fused softmax + CE
+    ("relu", "sigmoid", "binary_crossentropy"),             # fused sigmoid + BCE
+    ("selu", "softmax", "sparse_categorical_crossentropy"),
+    ("softplus", "sigmoid", "mse"),                          # sigmoid derivative, not fused
+    ("leaky_relu", "softmax", "mse"),                        # the softmax backward kernel
+    ("elu", "linear", "huber"),
+    ("sigmoid", "tanh", "hinge"),
+    ("linear", "relu", "mae"),
+])
+def test_gradients_match_cpu(hidden, output, loss, rng):
+    """compute_gradients (all rows as one batch) on CUDA equals the CPU's in float64."""
+    n_out = 1 if output == "sigmoid" and loss == "binary_crossentropy" else 3
+    cpu, gpu = _pair(lambda: [fn.Dense(5, activation=hidden), fn.Dense(n_out, activation=output)],
+                     loss, 4, dtype="float64")
+    X, y = _data(loss, 9, 4, n_out, rng)
+    np.testing.assert_allclose(gpu.compute_gradients(X, y), cpu.compute_gradients(X, y),
+                               rtol=1e-9, atol=1e-12)
+
+
+def _mlp():
+    return [fn.Dense(7, activation="relu"), fn.Dense(6, activation="tanh"),
+            fn.Dense(3, activation="softmax")]
+
+
+def test_two_epochs_give_the_same_weights_history_and_predictions_as_cpu(rng, tmp_path):
+    """Same seed, same shuffles, a ragged last batch: weights within float32 tolerance, the same
+    history, the same number of updates; then predict/evaluate in chunks, and the saved model."""
+    cpu, gpu = _pair(_mlp, "categorical_crossentropy", 4, metrics=["accuracy", "mae", "rmse"])
+    X, y = _data("categorical_crossentropy", 24, 4, 3, rng)
+    h_cpu = cpu.fit(X, y, epochs=2, batch_size=10)
+    h_gpu = gpu.fit(X, y, epochs=2, batch_size=10)
+    np.testing.assert_allclose(gpu.params, cpu.params, rtol=1e-5, atol=1e-6)
+    assert gpu.iterations == cpu.iterations == 6
+    for key, values in h_cpu.history.items():
+        np.testing.assert_allclose(h_gpu.history[key], values, rtol=1e-5)
+    np.testing.assert_allclose(gpu.predict(X, batch_size=10), cpu.predict(X), rtol=1e-5,
+                               atol=1e-6)
+    for key, value in cpu.evaluate(X, y).items():
+        np.testing.assert_allclose(gpu.evaluate(X, y, batch_size=16)[key], value, rtol=1e-5)
+    gpu.save(tmp_path / "m.fnn")
+    loaded = fn.load_model(tmp_path / "m.fnn")
+    assert loaded.device == "cpu"
+    np.testing.assert_array_equal(loaded.params, gpu.params)
+
+
+def test_streamed_data_gives_the_same_weights_as_resident_data(rng):
+    """Data larger than the device limit is copied in chunks of whole batches."""
+    models = [fn.Sequential([fn.Dense(4, activation="tanh"), fn.Dense(1)], input_dim=3, seed=1,
+                            device="cuda").compile(optimizer="sgd", loss="mse")
+              for _ in range(2)]
+    X, y = _data("mse", 17, 3, 1, rng)
+    trainers = []
+    for model, limit in zip(models, (None, 2 * 4 * 4 * 4)):  # 2 batches of 4 rows of 4 floats
+        Xd, Yd = model._data(X, y)
+        trainer = CudaTrainer(model, Xd, Yd, 4, device_data_limit=limit)
+        values = trainer.run_epoch(shuffle=True)
+        trainers.append((trainer, values))
+    (resident, v_resident), (streamed, v_streamed) = trainers
+    assert resident.resident and not streamed.resident and streamed.chunk_batches == 2
+    np.testing.assert_array_equal(models[1].params, models[0].params)
+    assert v_streamed == v_resident
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered", "ignore:invalid value encountered")
+def test_a_diverging_fit_stops_at_the_same_batch_as_cpu(rng):
+    cpu, gpu = _pair(lambda: [fn.Dense(3, activation="relu"), fn.Dense(1)], "mse", 2, lr=1e20)
+    X = rng.normal(size=(12, 2))
+    y = np.full(12, 1e3)
+    for model in (cpu, gpu):
+        with pytest.raises(FloatingPointError, match="NaN or infinite"):
+            model.fit(X, y, epochs=1, batch_size=4, shuffle=False)
+    assert gpu.iterations == cpu.iterations == 1
+    np.testing.assert_allclose(gpu.params, cpu.params, rtol=1e-5)
+
+
+class _NoCudaLayer(Layer):
+    kind = 99  # an op kind with no CUDA twin
+
+
+class _NoCudaOptimizer(fn.SGD):
+    code = 99
+    name = "no_cuda_optimizer"
+
+
+@pytest.mark.parametrize("layers,optimizer,message", [
+    (lambda: [fn.Dense(2), _NoCudaLayer()], "sgd", "layer _NoCudaLayer has no CUDA kernel"),
+    (lambda: [fn.Dense(2)], _NoCudaOptimizer(0.1), "'no_cuda_optimizer' optimizer has no CUDA"),
+])
+def test_ops_without_a_cuda_twin_are_refused_not_run_on_cpu(layers, optimizer, message):
+    model = fn.Sequential(layers(), input_dim=2, device="cuda")
+    model.compile(optimizer=optimizer, loss="mse")
+    with pytest.raises(ValueError, match=message):
+        model.fit(np.ones((4, 2)), np.ones((4, 2)))
+
+
+def test_to_moves_a_model_between_devices(rng):
+    model = fn.Sequential(_mlp(), input_dim=4, seed=2).compile(loss="mse")
+    X = rng.normal(size=(5, 4))
+    on_cpu = model.predict(X)
+    assert model.to("CUDA") is model and model.device == "cuda"
+    np.testing.assert_allclose(model.predict(X), on_cpu, rtol=1e-5, atol=1e-6)
+    assert model.to("cpu").device == "cpu"
+    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda'"):
+        model.to("tpu")
+    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda'"):
+        fn.Sequential(device=0)
