@@ -9,6 +9,7 @@
 """
 
 from . import initializers, losses, optimizers
+from .cuda import CudaUnavailableError
 from .history import History
 from .layers import Dense, Layer
 from .losses import Huber
@@ -19,4 +20,5 @@ from .optimizers import SGD
 __version__ = "0.1.0"
 
 __all__ = ["Dense", "History", "Huber", "Layer", "ModelFileError", "SGD", "Sequential",
-           "initializers", "load_model", "losses", "optimizers", "__version__"]
+           "initializers", "load_model", "losses", "optimizers", "__version__",
+           "CudaUnavailableError"]
