@@ -17,8 +17,9 @@ from fastnn.cuda.simulator import ENV
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # kernel -> its argument types, one letter each: M a 2-D C-contiguous array of the model's dtype,
-# V 1-D of the model's dtype, S 2-D float64, s 1-D float64, o 1-D int64, i int64, f float64,
-# b boolean. A kernel added to fastnn/cuda needs a row here (the test checks that).
+# V 1-D of the model's dtype, F a scalar of the model's dtype, S 2-D float64, s 1-D float64,
+# o 1-D int64, i int64, f float64, b boolean. A kernel added to fastnn/cuda needs a row here (the
+# test checks that).
 SIGNATURES = {
     "activations.softmax_rows": "Mi",
     "activations.elementwise_backward": "iMMif",
@@ -27,7 +28,18 @@ SIGNATURES = {
     "matmul.column_sums_kernel": "MiV",
     "losses.loss_rows": "iMMMifbifS",
     "reductions.accumulate_batch": "Siiffis",
-    "optimizers.sgd_kernel": "VVfs",
+    "optimizers.sgd_kernel": "VVMsFbFF",
+    "optimizers.adagrad_kernel": "VVMsFFF",
+    "optimizers.adadelta_kernel": "VVMsFFFFF",
+    "optimizers.rmsprop_kernel": "VVMsFFFbFFFbi",
+    "optimizers.adam_kernel": "VVMsFbFFFFFFF",
+    "optimizers.nadam_coefficients": "MfFffV",
+    "optimizers.nadam_kernel": "VVMsVFFFFFFF",
+    "clipping.clip_by_value_kernel": "VF",
+    "clipping.norm_scale": "sfV",
+    "clipping.scale_kernel": "VV",
+    "reductions.partial_sums_of_squares": "Vs",
+    "reductions.sum_partials": "sis",
     "trainer.gather_rows": "MoiiM",
 }
 
@@ -48,7 +60,8 @@ class Device:  # compiling device functions asks for the current device's comput
 dispatcher.get_current_device = lambda: Device()
 signatures = json.loads(sys.argv[1])
 kernels = {}
-for module_name in ("activations", "matmul", "losses", "reductions", "optimizers", "trainer"):
+for module_name in ("activations", "matmul", "losses", "reductions", "optimizers", "clipping",
+                    "trainer"):
     module = importlib.import_module("fastnn.cuda." + module_name)
     for name, obj in vars(module).items():
         options = getattr(obj, "targetoptions", None)
@@ -58,7 +71,7 @@ failures = {}
 for dtype in (types.float32, types.float64):
     kernels["matmul.tiled_matmul"] = importlib.import_module("fastnn.cuda.matmul")._tiled_kernel(
         dtype.name)
-    letters = {"M": dtype[:, ::1], "V": dtype[::1], "S": types.float64[:, ::1],
+    letters = {"M": dtype[:, ::1], "V": dtype[::1], "F": dtype, "S": types.float64[:, ::1],
                "s": types.float64[::1], "o": types.int64[::1], "i": types.int64,
                "f": types.float64, "b": types.boolean}
     for name, kernel in kernels.items():

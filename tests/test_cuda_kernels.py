@@ -14,11 +14,13 @@ from fastnn.cuda import activations as cu_act
 from fastnn.cuda import losses as cu_loss
 from fastnn.cuda import optimizers as cu_opt
 from fastnn.cuda import reductions as cu_red
+from fastnn.cuda.clipping import Clipper
 from fastnn.cuda.device import CudaUnavailableError, cuda_module
 from fastnn.cuda.matmul import column_sums, matmul
 from fastnn.cuda.trainer import gather_rows
 from fastnn.cuda._launch import grid
 from fastnn.kernels import activations as k_act
+from fastnn.kernels import clipping as k_clip
 from fastnn.kernels import dense as k_dense
 from fastnn.kernels import losses as k_loss
 from fastnn.kernels import optimizers as k_opt
@@ -196,8 +198,10 @@ def test_a_non_finite_batch_halts_accumulation_and_updates(rng):
     np.testing.assert_array_equal(stats.copy_to_host(), halted)
     params = rng.normal(size=10).astype(np.float32)
     d_params = cuda.to_device(params)
-    cu_opt.optimizer_step(k_opt.SGD, np.zeros(1), d_params, cuda.to_device(params), None,
-                          0.1, 1, stats)
+    sgd = optimizers.SGD(0.1)
+    cu_opt.optimizer_step(sgd.code, sgd.hyper(), d_params, cuda.to_device(params),
+                          cuda.to_device(sgd.initial_state(10, np.float32)), 0.1, 1, stats,
+                          cu_opt.scratch_for(d_params))
     np.testing.assert_array_equal(d_params.copy_to_host(), params)
 
 
@@ -210,7 +214,19 @@ def test_column_sums_over_the_first_rows(dtype, rng):
                                **TOL[dtype])
 
 
-@pytest.mark.parametrize("optimizer", [optimizers.SGD(0.05)], ids=lambda o: o.name)
+OPTIMIZERS = [
+    optimizers.SGD(0.05), optimizers.SGD(0.05, momentum=0.9),
+    optimizers.SGD(0.05, momentum=0.8, nesterov=True, weight_decay=0.01),
+    optimizers.Adagrad(0.1, weight_decay=0.01), optimizers.Adadelta(1.0, weight_decay=0.01),
+    optimizers.RMSprop(0.01), optimizers.RMSprop(0.01, momentum=0.5, centered=True,
+                                                 weight_decay=0.01),
+    optimizers.Adam(0.01), optimizers.Adam(0.01, amsgrad=True, weight_decay=0.01),
+    optimizers.AdamW(0.01), optimizers.Nadam(0.01),
+    optimizers.Nadam(0.01, weight_decay=0.01, decoupled_weight_decay=True),
+]
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: o.name)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_optimizer_step_matches_cpu(optimizer, dtype, rng):
     """Three steps (t = 1, 2, 3) from the same state, on a buffer longer than one block."""
@@ -220,15 +236,40 @@ def test_optimizer_step_matches_cpu(optimizer, dtype, rng):
     expected, expected_state = params.copy(), state.copy()
     d_params, d_state = cuda.to_device(params), cuda.to_device(state)
     stats = cuda.to_device(np.zeros(cu_red.N_DEVICE_STATS))
+    scratch = cu_opt.scratch_for(d_params)
     for t in (1, 2, 3):
         grads = rng.normal(size=n).astype(dtype)
         lr = optimizer.learning_rate / t
         k_opt.optimizer_step(optimizer.code, optimizer.hyper(), expected, grads, expected_state,
                              lr, t)
         cu_opt.optimizer_step(optimizer.code, optimizer.hyper(), d_params, cuda.to_device(grads),
-                              d_state, lr, t, stats)
+                              d_state, lr, t, stats, scratch)
     np.testing.assert_allclose(d_params.copy_to_host(), expected, **TOL[dtype])
     np.testing.assert_allclose(d_state.copy_to_host(), expected_state, **TOL[dtype])
+
+
+@pytest.mark.parametrize("clip_norm,clip_value", [(1.5, 0.0), (0.0, 0.3), (2.0, 0.5),
+                                                  (1e6, 0.0)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_clipping_matches_cpu(clip_norm, clip_value, dtype, rng):
+    """Over 1100 values: more than one block of the norm's first pass."""
+    grads = rng.normal(size=1100).astype(dtype)
+    expected = grads.copy()
+    k_clip.clip_gradients(expected, clip_norm, clip_value)
+    d_grads = cuda.to_device(grads)
+    Clipper(grads.size, np.dtype(dtype), clip_norm, clip_value)(d_grads)
+    np.testing.assert_allclose(d_grads.copy_to_host(), expected, **TOL[dtype])
+
+
+@pytest.mark.parametrize("n", [1, 130, 2000])  # one block, one block strided, four blocks
+def test_sum_of_squares_is_exact_to_float64_rounding(n, rng):
+    assert cu_red.sum_blocks(n) == -(-n // (cu_red.REDUCE_THREADS * cu_red.ITEMS_PER_THREAD))
+    assert cu_red.sum_blocks(10 ** 9) == cu_red.MAX_BLOCKS
+    x = rng.normal(size=n).astype(np.float32)
+    total = cuda.device_array(1)
+    cu_red.launch_sum_of_squares(cuda.to_device(x), cuda.device_array(cu_red.MAX_BLOCKS), total)
+    np.testing.assert_allclose(total.copy_to_host()[0], np.sum(x.astype(np.float64) ** 2),
+                               rtol=1e-13)
 
 
 def test_gather_rows_matches_cpu(rng):

@@ -23,13 +23,16 @@ def _cuda_usable():
 pytestmark = pytest.mark.skipif(not _cuda_usable(), reason="no CUDA GPU and no simulator")
 
 
-def _pair(make_layers, loss, n_in, dtype="float32", lr=0.1, seed=3, metrics=None):
-    """The same model (same seed, same initial weights) on the CPU and on CUDA."""
+def _pair(make_layers, loss, n_in, dtype="float32", lr=0.1, seed=3, metrics=None,
+          optimizer=None):
+    """The same model (same seed, same initial weights) on the CPU and on CUDA; ``optimizer``
+    a function that makes the optimizer (default SGD(lr))."""
     models = []
     for device in ("cpu", "cuda"):
         model = fn.Sequential(make_layers(), input_dim=n_in, seed=seed, dtype=dtype,
                               device=device)
-        model.compile(optimizer=fn.SGD(lr), loss=loss, metrics=metrics)
+        model.compile(optimizer=optimizer() if optimizer else fn.SGD(lr), loss=loss,
+                      metrics=metrics)
         models.append(model)
     return models
 
@@ -89,6 +92,26 @@ def test_two_epochs_give_the_same_weights_history_and_predictions_as_cpu(rng, tm
     loaded = fn.load_model(tmp_path / "m.fnn")
     assert loaded.device == "cpu"
     np.testing.assert_array_equal(loaded.params, gpu.params)
+
+
+@pytest.mark.parametrize("optimizer", [
+    lambda: fn.Adam(fn.schedules.ExponentialDecay(0.01, 0.1), clipnorm=0.5),
+    lambda: fn.RMSprop(0.01, momentum=0.5, centered=True, clipvalue=0.05, decay=0.1),
+    lambda: fn.Nadam(fn.schedules.CosineDecay(0.02, decay_steps=4)),
+    lambda: fn.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=0.01, clipnorm=0.3,
+                   clipvalue=0.02),
+], ids=["adam-exponential-clipnorm", "rmsprop-centered-clipvalue-decay", "nadam-cosine",
+        "nesterov-both-clips"])
+def test_optimizers_schedules_and_clipping_train_as_on_cpu(optimizer, rng):
+    cpu, gpu = _pair(lambda: [fn.Dense(5, activation="tanh"), fn.Dense(2)], "mse", 3,
+                     optimizer=optimizer)
+    X, y = _data("mse", 12, 3, 2, rng)
+    h_cpu = cpu.fit(X, y, epochs=1, batch_size=5)
+    h_gpu = gpu.fit(X, y, epochs=1, batch_size=5)
+    np.testing.assert_allclose(gpu.params, cpu.params, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(gpu._opt_state, cpu._opt_state, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(h_gpu.history["lr"], h_cpu.history["lr"], rtol=1e-12)
+    np.testing.assert_allclose(h_gpu.history["loss"], h_cpu.history["loss"], rtol=1e-5)
 
 
 def test_streamed_data_gives_the_same_weights_as_resident_data(rng):

@@ -5,9 +5,10 @@ half of the free device memory; larger data is copied in chunks of whole batches
 epoch's order on the host) and keeps on the device the flat parameter, gradient, state and
 optimizer-state buffers, the activation workspaces and the epoch stats. ``run_batches`` then
 launches, per batch: gather the batch's rows, forward (fastnn/cuda/executor.py), loss gradient
-and row stats (losses.py), backward, the batch's stats (reductions.py), the optimizer update
-(optimizers.py). The learning rate of each update comes from the CPU's schedule kernel and goes to
-the update kernel as an argument, so nothing is copied between host and device inside an epoch.
+and row stats (losses.py), the batch's stats (reductions.py), backward, gradient clipping
+(clipping.py), the optimizer update (optimizers.py). The learning rate of each update comes from
+the CPU's schedule kernel (schedule and time-based decay) and goes to the update kernel as an
+argument, so nothing is copied between host and device inside an epoch.
 
 The host copies stay the model's own: each ``run_batches`` uploads the parameters, state,
 optimizer state and stats at its start and brings them back at its end (a few scalars and one
@@ -19,9 +20,10 @@ import numpy as np
 from numba import cuda
 
 from ..kernels import training as cpu_training
-from ..kernels.schedules import scheduled_rate
+from ..kernels.schedules import learning_rate
 from ..trainer import Trainer
 from . import optimizers
+from .clipping import Clipper
 from .executor import DeviceNetwork
 from .losses import N_ROW_STATS, launch_loss_rows, loss_scale
 from .reductions import N_DEVICE_STATS, STAT_HALTED_AT, launch_accumulate_batch
@@ -58,6 +60,8 @@ class CudaTrainer(Trainer):
         self.state = cuda.to_device(model.state)
         self.opt_state = cuda.to_device(model._opt_state)
         self.network = DeviceNetwork(model, self.batch_size, self.params, self.grads, self.state)
+        self.clip = Clipper(model.plan.n_params, model.dtype, self.clip_norm, self.clip_value)
+        self.scratch = optimizers.scratch_for(self.params)
         self.device_stats = cuda.device_array(N_DEVICE_STATS, dtype=np.float64)
         self.row_stats = cuda.device_array((self.batch_size, N_ROW_STATS), dtype=np.float64)
         limit = free_device_memory() / 2 if device_data_limit is None else device_data_limit
@@ -102,6 +106,8 @@ class CudaTrainer(Trainer):
         return the batch index reached (less than ``stop`` if the loss became non-finite)."""
         m = self.model
         self._upload()
+        # Read at every call, as on the CPU: a callback may have changed the rate.
+        sched_code, sched_spec = m.optimizer.schedule()
         n = order.shape[0]
         t0 = t = int(m._iterations[0])
         for b in range(first, stop):
@@ -117,13 +123,14 @@ class CudaTrainer(Trainer):
             launch_loss_rows(m.loss.code, out, yb, self.network.output_delta, rows,
                              m.loss_param, m.fused_output, m.accuracy_rule, m.threshold,
                              self.row_stats)
-            lr = scheduled_rate(self.sched_code, self.sched_spec, m.optimizer.learning_rate, t)
+            lr = learning_rate(sched_code, sched_spec, m.optimizer.decay, t, self.n_batches)
             cols = out.shape[1]
             launch_accumulate_batch(self.row_stats, rows, cols, loss_scale(m.loss.code, rows, cols),
                                     lr, b, self.device_stats)
             self.network.backward(xb, rows, m.fused_output)
+            self.clip(self.grads)
             optimizers.optimizer_step(m.optimizer.code, self.opt_hyper, self.params, self.grads,
-                                      self.opt_state, lr, t + 1, self.device_stats)
+                                      self.opt_state, lr, t + 1, self.device_stats, self.scratch)
             t += 1
         reached = self._download(stop)
         m._iterations[0] = t0 + (reached - first)
