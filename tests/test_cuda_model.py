@@ -127,7 +127,7 @@ def test_streamed_data_gives_the_same_weights_as_resident_data(rng):
         values = trainer.run_epoch(shuffle=True)
         trainers.append((trainer, values))
     (resident, v_resident), (streamed, v_streamed) = trainers
-    assert resident.resident and not streamed.resident and streamed.chunk_batches == 2
+    assert resident.resident and not streamed.resident and streamed.data_chunk_batches == 2
     np.testing.assert_array_equal(models[1].params, models[0].params)
     assert v_streamed == v_resident
 
