@@ -10,6 +10,7 @@ import fastnn as fn
 from fastnn.cuda.device import CudaUnavailableError, cuda_module
 from fastnn.cuda.trainer import CudaTrainer
 from fastnn.layers import Layer
+from fastnn.trainer import Trainer
 
 
 def _cuda_usable():
@@ -82,8 +83,10 @@ def test_two_epochs_give_the_same_weights_history_and_predictions_as_cpu(rng, tm
     h_gpu = gpu.fit(X, y, epochs=2, batch_size=10)
     np.testing.assert_allclose(gpu.params, cpu.params, rtol=1e-5, atol=1e-6)
     assert gpu.iterations == cpu.iterations == 6
+    assert h_gpu.history.keys() == h_cpu.history.keys()
     for key, values in h_cpu.history.items():
-        np.testing.assert_allclose(h_gpu.history[key], values, rtol=1e-5)
+        if key != "time":
+            np.testing.assert_allclose(h_gpu.history[key], values, rtol=1e-5)
     np.testing.assert_allclose(gpu.predict(X, batch_size=10), cpu.predict(X), rtol=1e-5,
                                atol=1e-6)
     for key, value in cpu.evaluate(X, y).items():
@@ -133,15 +136,23 @@ def test_streamed_data_gives_the_same_weights_as_resident_data(rng):
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered", "ignore:invalid value encountered")
-def test_a_diverging_fit_stops_at_the_same_batch_as_cpu(rng):
+def test_a_diverging_epoch_stops_at_the_same_batch_as_cpu(rng):
+    """The batch whose loss is not finite is not applied, nor any after it: the trainer reports
+    the same batch and update count as the CPU's; fit then restores the initial weights."""
     cpu, gpu = _pair(lambda: [fn.Dense(3, activation="relu"), fn.Dense(1)], "mse", 2, lr=1e20)
     X = rng.normal(size=(12, 2))
     y = np.full(12, 1e3)
-    for model in (cpu, gpu):
-        with pytest.raises(FloatingPointError, match="NaN or infinite"):
-            model.fit(X, y, epochs=1, batch_size=4, shuffle=False)
+    initial = gpu.params.copy()
+    for model, trainer_class in ((cpu, Trainer), (gpu, CudaTrainer)):
+        trainer = trainer_class(model, *model._data(X, y), 4)
+        assert trainer.run_epoch(shuffle=False) is False
     assert gpu.iterations == cpu.iterations == 1
     np.testing.assert_allclose(gpu.params, cpu.params, rtol=1e-5)
+    gpu.params[:] = initial
+    gpu._iterations[0] = 0
+    with pytest.raises(FloatingPointError, match="NaN or infinite"):
+        gpu.fit(X, y, epochs=1, batch_size=4, shuffle=False)
+    np.testing.assert_array_equal(gpu.params, initial)
 
 
 class _NoCudaLayer(Layer):
@@ -162,6 +173,33 @@ def test_ops_without_a_cuda_twin_are_refused_not_run_on_cpu(layers, optimizer, m
     model.compile(optimizer=optimizer, loss="mse")
     with pytest.raises(ValueError, match=message):
         model.fit(np.ones((4, 2)), np.ones((4, 2)))
+
+
+def test_the_layer_monitor_is_refused_not_run_on_cpu():
+    model = fn.Sequential([fn.Dense(2)], input_dim=2, device="cuda").compile(loss="mse")
+    with pytest.raises(ValueError, match="GradientMonitor.*no CUDA kernel"):
+        model.fit(np.ones((4, 2)), np.ones((4, 2)), callbacks=[fn.GradientMonitor()])
+
+
+def test_validation_and_progress_as_on_cpu(rng):
+    """Validation runs the CUDA forward pass every epoch; progress is reported per chunk of
+    batches, with only the stats copied back between chunks."""
+    cpu, gpu = _pair(lambda: [fn.Dense(4, activation="tanh"), fn.Dense(1)], "mse", 3)
+    X, y = _data("mse", 16, 3, 1, rng)
+    calls = {"cpu": [], "cuda": []}
+    for model in (cpu, gpu):
+        model.fit(X, y, epochs=2, batch_size=4, validation_split=0.25,
+                  progress=lambda *args, device=model.device: calls[device].append(args))
+    assert calls["cuda"] == calls["cpu"] == [(0, 3, 3), (1, 3, 3)]
+    np.testing.assert_allclose(gpu.history.history["val_loss"], cpu.history.history["val_loss"],
+                               rtol=1e-5)
+    for model, trainer_class in ((cpu, Trainer), (gpu, CudaTrainer)):  # chunks of one batch
+        trainer = trainer_class(model, *model._data(X, y), 4)
+        trainer.chunk_batches = 1
+        done = []
+        assert trainer.run_epoch(True, lambda d, n: done.append((d, n))) is True
+        assert done == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    np.testing.assert_allclose(gpu.params, cpu.params, rtol=1e-5, atol=1e-6)
 
 
 def test_to_moves_a_model_between_devices(rng):
