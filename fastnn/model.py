@@ -352,12 +352,13 @@ class Sequential:
         if self.device == "cuda":
             from .cuda.executor import batch_gradients
 
-            batch_gradients(self, X, Y)
-            return self.grads.copy()
-        ops, opf, workspace = self.plan.tables(X.shape[0])
-        acts = np.empty(workspace, dtype=self.dtype)
-        deltas = np.empty(workspace, dtype=self.dtype)
-        loss = train_kernels.batch_gradients(
-            X, Y, ops, opf, self.params, self.grads, self.state, acts, deltas, self.loss.code,
-            self.loss_param, self.fused_output, self._mask_seed, self._iterations[0])
+            loss = batch_gradients(self, X, Y)
+        else:
+            ops, opf, workspace = self.plan.tables(X.shape[0])
+            acts = np.empty(workspace, dtype=self.dtype)
+            deltas = np.empty(workspace, dtype=self.dtype)
+            loss = train_kernels.batch_gradients(
+                X, Y, ops, opf, self.params, self.grads, self.state, acts, deltas,
+                self.loss.code, self.loss_param, self.fused_output, self._mask_seed,
+                self._iterations[0])
         return (float(loss), self.grads.copy()) if return_loss else self.grads.copy()

@@ -18,8 +18,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # kernel -> its argument types, one letter each: M a 2-D C-contiguous array of the model's dtype,
 # V 1-D of the model's dtype, F a scalar of the model's dtype, S 2-D float64, s 1-D float64,
-# o 1-D int64, i int64, f float64, b boolean. A kernel added to fastnn/cuda needs a row here (the
-# test checks that).
+# o 1-D int64, i int64, u uint64, f float64, b boolean. A kernel added to fastnn/cuda needs a row
+# here (the test checks that).
 SIGNATURES = {
     "activations.softmax_rows": "Mi",
     "activations.elementwise_backward": "iMMif",
@@ -41,6 +41,21 @@ SIGNATURES = {
     "reductions.partial_sums_of_squares": "Vs",
     "reductions.sum_partials": "sis",
     "trainer.gather_rows": "MoiiM",
+    "activations.apply_kernel": "MMiif",
+    "dropout.dropout_kernel": "MMiuuf",
+    "batchnorm.statistics_kernel": "MiVibVifbV",
+    "batchnorm.normalize_kernel": "MiVibVM",
+    "batchnorm.gradient_sums_kernel": "MMiVibbiVV",
+    "batchnorm.input_gradient_kernel": "MMiVVM",
+    "batchnorm.update_running_kernel": "ViViifs",
+    "prelu.forward_kernel": "MiVM",
+    "prelu.slope_gradient_kernel": "MMiV",
+    "prelu.input_gradient_kernel": "MMiVM",
+    "maxout.bias_and_max_kernel": "MiViM",
+    "maxout.route_gradient_kernel": "MMiiM",
+    "regularization.penalty_gradient_kernel": "VViiff",
+    "regularization.penalty_partials_kernel": "ViiS",
+    "regularization.penalty_total_kernel": "Siffisis",
 }
 
 CHILD = r"""
@@ -61,7 +76,7 @@ dispatcher.get_current_device = lambda: Device()
 signatures = json.loads(sys.argv[1])
 kernels = {}
 for module_name in ("activations", "matmul", "losses", "reductions", "optimizers", "clipping",
-                    "trainer"):
+                    "trainer", "dropout", "batchnorm", "prelu", "maxout", "regularization"):
     module = importlib.import_module("fastnn.cuda." + module_name)
     for name, obj in vars(module).items():
         options = getattr(obj, "targetoptions", None)
@@ -72,7 +87,7 @@ for dtype in (types.float32, types.float64):
     kernels["matmul.tiled_matmul"] = importlib.import_module("fastnn.cuda.matmul")._tiled_kernel(
         dtype.name)
     letters = {"M": dtype[:, ::1], "V": dtype[::1], "F": dtype, "S": types.float64[:, ::1],
-               "s": types.float64[::1], "o": types.int64[::1], "i": types.int64,
+               "s": types.float64[::1], "o": types.int64[::1], "i": types.int64, "u": types.uint64,
                "f": types.float64, "b": types.boolean}
     for name, kernel in kernels.items():
         if name not in signatures:

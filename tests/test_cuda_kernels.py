@@ -9,21 +9,30 @@ import numpy as np
 import pytest
 from numba import cuda
 
+import fastnn as fn
 from fastnn import optimizers
 from fastnn.cuda import activations as cu_act
+from fastnn.cuda import batchnorm as cu_bn
+from fastnn.cuda import dropout as cu_dropout
 from fastnn.cuda import losses as cu_loss
 from fastnn.cuda import optimizers as cu_opt
 from fastnn.cuda import reductions as cu_red
+from fastnn.cuda import regularization as cu_reg
 from fastnn.cuda.clipping import Clipper
 from fastnn.cuda.device import CudaUnavailableError, cuda_module
 from fastnn.cuda.matmul import column_sums, matmul
 from fastnn.cuda.trainer import gather_rows
 from fastnn.cuda._launch import grid
 from fastnn.kernels import activations as k_act
+from fastnn.kernels import batchnorm as k_bn
 from fastnn.kernels import clipping as k_clip
 from fastnn.kernels import dense as k_dense
+from fastnn.kernels import dropout as k_dropout
 from fastnn.kernels import losses as k_loss
+from fastnn.kernels import network as k_net
 from fastnn.kernels import optimizers as k_opt
+from fastnn.kernels import random as k_random
+from fastnn.kernels import regularization as k_reg
 from fastnn.kernels import training as k_train
 
 
@@ -270,6 +279,58 @@ def test_sum_of_squares_is_exact_to_float64_rounding(n, rng):
     cu_red.launch_sum_of_squares(cuda.to_device(x), cuda.device_array(cu_red.MAX_BLOCKS), total)
     np.testing.assert_allclose(total.copy_to_host()[0], np.sum(x.astype(np.float64) ** 2),
                                rtol=1e-13)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered")  # the simulator's uint64 hash
+@pytest.mark.parametrize("rate", [0.1, 0.5, 0.9])
+def test_dropout_masks_are_the_cpus(rate, rng):
+    """The same key gives the same mask as the CPU kernel, element for element (and the same
+    values, up to float rounding)."""
+    capacity, rows, cols = 9, 7, 13
+    src = rng.normal(size=(capacity, cols)).astype(np.float32)
+    key = k_random.stream_key(np.uint64(42), 3, 2)
+    expected = np.full((capacity, cols), 5.0, dtype=np.float32)
+    k_dropout.dropout_apply(src[:rows], expected[:rows], rate, key)
+    dst = cuda.to_device(np.full((capacity, cols), 5.0, dtype=np.float32))
+    cu_dropout.dropout_apply(cuda.to_device(src), dst, rows, rate, key)
+    got = dst.copy_to_host()
+    np.testing.assert_array_equal(got == 0.0, expected == 0.0)
+    assert 0 < np.count_nonzero(expected[:rows] == 0.0) < rows * cols
+    np.testing.assert_allclose(got, expected, **TOL[np.float32])
+
+
+@pytest.mark.parametrize("rows", [1, 6])  # one row: the running variance is left alone
+def test_batchnorm_running_statistics_match_cpu(rows, rng):
+    n, s_off = 5, 2
+    state = rng.uniform(0.5, 1.5, size=s_off + 2 * n + 1)
+    scratch = rng.uniform(0.1, 2.0, size=k_net.BATCHNORM_SCRATCH * n)
+    expected = state.copy()
+    k_bn.batchnorm_update_running(expected, s_off, scratch, rows, 0.9)
+    d_state = cuda.to_device(state)
+    cu_bn.update_running(d_state, s_off, cuda.to_device(scratch), n, rows, 0.9,
+                         cuda.to_device(np.zeros(cu_red.N_DEVICE_STATS)))
+    np.testing.assert_allclose(d_state.copy_to_host(), expected, rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_penalty_matches_cpu(dtype, rng):
+    """Two regularized ops (Dense with l1 and l2, Maxout with l2) and one without: the gradient
+    added, the value, and the value times rows added to the loss stat."""
+    model = fn.Sequential([fn.Dense(40, kernel_regularizer=fn.l1_l2(0.01, 0.02)),
+                           fn.Maxout(3, 2, kernel_regularizer=fn.l2(0.05)), fn.Dense(2)],
+                          input_dim=17, dtype=np.dtype(dtype).name)
+    ops, opf = model.plan.ops, model.plan.opf
+    grads = rng.normal(size=model.plan.n_params).astype(dtype)
+    expected = grads.copy()
+    value = k_reg.regularization_penalty(ops, opf, model.params, expected, True)
+    d_grads = cuda.to_device(grads)
+    stats = cuda.to_device(np.zeros(cu_red.N_DEVICE_STATS))
+    penalty = cu_reg.Penalty(ops, opf)
+    penalty(cuda.to_device(model.params), d_grads, 4, stats)
+    np.testing.assert_allclose(d_grads.copy_to_host(), expected, **TOL[dtype])
+    rtol = 1e-6 if dtype == np.float32 else 1e-12  # the CPU may square in either precision
+    np.testing.assert_allclose(penalty.value(), value, rtol=rtol)
+    np.testing.assert_allclose(stats.copy_to_host()[k_train.STAT_LOSS], 4 * value, rtol=rtol)
 
 
 def test_gather_rows_matches_cpu(rng):

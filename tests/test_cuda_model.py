@@ -69,6 +69,56 @@ def test_gradients_match_cpu(hidden, output, loss, rng):
                                rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered")  # the simulator's uint64 hash
+@pytest.mark.parametrize("layers,loss,n_out", [
+    (lambda: [fn.Dense(6), fn.BatchNormalization(), fn.Activation("relu"),
+              fn.Dense(3, activation="softmax")], "categorical_crossentropy", 3),
+    (lambda: [fn.Dense(6, activation="tanh"), fn.Dropout(0.4), fn.Dense(2)], "mse", 2),
+    (lambda: [fn.Dense(5), fn.PReLU(), fn.Dense(1, activation="sigmoid")],
+     "binary_crossentropy", 1),
+    (lambda: [fn.Maxout(4, pieces=3), fn.Dense(2)], "huber", 2),
+    (lambda: [fn.Dense(5, activation="relu", kernel_regularizer=fn.l1_l2(0.01, 0.02)),
+              fn.Maxout(3, 2, kernel_regularizer=fn.l2(0.05)), fn.Dense(1)], "mse", 1),
+    (lambda: [fn.Dense(4), fn.BatchNormalization(center=False, momentum=0.5),
+              fn.Dropout(0.3), fn.Dense(3), fn.Activation("softmax")],
+     "sparse_categorical_crossentropy", 3),            # the Activation layer fused with the loss
+], ids=["batchnorm", "dropout", "prelu", "maxout", "regularizers", "bn-dropout-activation"])
+def test_layer_gradients_and_loss_match_cpu(layers, loss, n_out, rng):
+    """compute_gradients in training mode (batch statistics, the dropout masks of the model's
+    step, the regularizers' penalty in loss and gradient) on CUDA equals the CPU's, float64."""
+    cpu, gpu = _pair(layers, loss, 4, dtype="float64")
+    for model in (cpu, gpu):
+        model._iterations[0] = 5  # the masks of update step 5
+    X, y = _data(loss, 9, 4, n_out, rng)
+    loss_cpu, grads_cpu = cpu.compute_gradients(X, y, return_loss=True)
+    loss_gpu, grads_gpu = gpu.compute_gradients(X, y, return_loss=True)
+    np.testing.assert_allclose(grads_gpu, grads_cpu, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(loss_gpu, loss_cpu, rtol=1e-12)
+    np.testing.assert_array_equal(gpu.state, cpu.state)  # running statistics untouched
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered")
+def test_an_epoch_with_batchnorm_and_dropout_gives_the_same_weights_as_cpu(rng):
+    """Benchmark B4's layer pattern: the same masks, the same running statistics, weights within
+    float32 tolerance; predict then uses the running statistics and no dropout, on both. (SGD,
+    not B4's RMSprop: the gradient of a bias just before BatchNorm is zero up to rounding, and
+    RMSprop would scale that rounding noise up to full-size steps that differ between devices.)"""
+    def layers():
+        return [fn.Dense(8), fn.BatchNormalization(), fn.Activation("relu"), fn.Dropout(0.25),
+                fn.Dense(3, activation="softmax")]
+
+    cpu, gpu = _pair(layers, "sparse_categorical_crossentropy", 5, metrics=["accuracy"],
+                     optimizer=lambda: fn.SGD(0.1, momentum=0.9))
+    X, y = _data("sparse_categorical_crossentropy", 20, 5, 3, rng)
+    h_cpu = cpu.fit(X, y, epochs=1, batch_size=8)
+    h_gpu = gpu.fit(X, y, epochs=1, batch_size=8)
+    np.testing.assert_allclose(gpu.params, cpu.params, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gpu.state, cpu.state, rtol=1e-5, atol=1e-6)
+    for key in ("loss", "accuracy"):
+        np.testing.assert_allclose(h_gpu.history[key], h_cpu.history[key], rtol=1e-5)
+    np.testing.assert_allclose(gpu.predict(X), cpu.predict(X), rtol=1e-5, atol=1e-6)
+
+
 def _mlp():
     return [fn.Dense(7, activation="relu"), fn.Dense(6, activation="tanh"),
             fn.Dense(3, activation="softmax")]

@@ -11,6 +11,7 @@ one thread per row. The derivatives are taken from the saved output y = f(z), as
 
 import math
 
+import numpy as np
 from numba import cuda
 
 from ..kernels.activations import (ELU, LEAKY_RELU, LINEAR, RELU, SELU, SELU_ALPHA, SELU_SCALE,
@@ -84,6 +85,18 @@ def softmax_rows(z, rows):
 
 
 @cuda.jit
+def apply_kernel(src, dst, rows, code, alpha):
+    """dst = f(src) elementwise on the first ``rows`` rows (LINEAR: a copy)."""
+    k = cuda.grid(1)
+    cols = src.shape[1]
+    if k >= rows * cols:
+        return
+    i = k // cols
+    j = k - i * cols
+    dst[i, j] = activation_value(code, src[i, j], alpha)
+
+
+@cuda.jit
 def elementwise_backward(code, y, dy, rows, alpha):
     """In place, one thread per element of the first ``rows`` rows: dy <- dL/dz."""
     k = cuda.grid(1)
@@ -109,6 +122,18 @@ def softmax_backward_rows(y, dy, rows):
         dy[i, j] = y[i, j] * (dy[i, j] - dot)
 
 
+def copy_rows(src, dst, rows):
+    """dst[:rows] = src[:rows]."""
+    apply_kernel[grid(rows * src.shape[1])](src, dst, rows, LINEAR, 0.0)
+
+
+def apply(code, src, dst, rows, alpha):
+    """dst = f(src) on the first ``rows`` rows, for any activation (the Activation layer)."""
+    apply_kernel[grid(rows * src.shape[1])](src, dst, rows, epilogue_code(code),
+                                            np.float64(alpha))
+    activate_rows(code, dst, rows)
+
+
 def activate_rows(code, z, rows):
     """The part of the activation the dense kernel cannot fuse: softmax over each row."""
     if code == SOFTMAX:
@@ -127,4 +152,4 @@ def backward(code, y, dy, rows, alpha):
     if code == SOFTMAX:
         softmax_backward_rows[grid(rows)](y, dy, rows)
     else:
-        elementwise_backward[grid(rows * y.shape[1])](code, y, dy, rows, alpha)
+        elementwise_backward[grid(rows * y.shape[1])](code, y, dy, rows, np.float64(alpha))

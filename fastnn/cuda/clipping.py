@@ -11,6 +11,7 @@ the gradients' dtype as the CPU casts it, and a last pass multiplies. Nothing le
 
 import math
 
+import numpy as np
 from numba import cuda
 
 from ._launch import grid
@@ -48,7 +49,7 @@ class Clipper:
     workspace (the reduction's partial sums and the scale)."""
 
     def __init__(self, n, dtype, clip_norm, clip_value):
-        self.n, self.clip_norm = n, float(clip_norm)
+        self.n, self.clip_norm = n, np.float64(clip_norm)
         self.clip_value = dtype.type(clip_value)
         if clip_norm > 0.0:
             self.partials = cuda.device_array(MAX_BLOCKS, dtype=float)

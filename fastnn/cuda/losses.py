@@ -15,6 +15,7 @@ The formulas are those of the CPU kernel, term for term; see its docstring.
 
 import math
 
+import numpy as np
 from numba import cuda
 
 from ..kernels.losses import (BCE, BINARY_ACCURACY, CCE, EPSILON, HINGE, HUBER, MAE, MSE,
@@ -154,4 +155,5 @@ def loss_scale(code, rows, cols):
 
 
 def launch_loss_rows(code, out, y, grad, rows, param, fused, rule, threshold, row_stats):
-    loss_rows[grid(rows)](code, out, y, grad, rows, param, fused, rule, threshold, row_stats)
+    loss_rows[grid(rows)](code, out, y, grad, rows, np.float64(param), fused, rule,
+                          np.float64(threshold), row_stats)

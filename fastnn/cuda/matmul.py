@@ -83,7 +83,7 @@ def matmul(a, b, out, m, n, k, trans_a=False, trans_b=False, bias=None, act=LINE
     blocks = (max(1, -(-n // TILE)), max(1, -(-m // TILE)))
     has_bias = bias is not None
     kernel[blocks, (TILE, TILE)](a, b, out, m, n, k, trans_a, trans_b,
-                                 bias if has_bias else out[0], has_bias, act, alpha)
+                                 bias if has_bias else out[0], has_bias, act, np.float64(alpha))
 
 
 @cuda.jit

@@ -189,7 +189,8 @@ def nadam(hyper, params, grads, state, lr, t, stats, scratch):
         return
     cast = params.dtype.type
     mu, mu_next = nadam_momentum(hyper, t), nadam_momentum(hyper, t + 1)
-    nadam_coefficients[1, 1](state, float(lr), cast(mu), mu, mu_next, scratch)
+    nadam_coefficients[1, 1](state, np.float64(lr), cast(mu), np.float64(mu),
+                             np.float64(mu_next), scratch)
     nadam_kernel[grid(params.shape[0])](params, grads, state, stats, scratch,
                                         *nadam_scalars(hyper, lr, t, cast))
 

@@ -17,6 +17,7 @@ call of the trainer.
 
 import math
 
+import numpy as np
 from numba import cuda, float64
 
 from ..kernels.training import (N_STATS, STAT_ABS_ERR, STAT_CORRECT, STAT_LOSS, STAT_LR,
@@ -119,4 +120,5 @@ def accumulate_batch(row_stats, rows, cols, loss_scale, lr, batch, stats):
 
 
 def launch_accumulate_batch(row_stats, rows, cols, loss_scale, lr, batch, stats):
-    accumulate_batch[1, REDUCE_THREADS](row_stats, rows, cols, loss_scale, lr, batch, stats)
+    accumulate_batch[1, REDUCE_THREADS](row_stats, rows, cols, np.float64(loss_scale),
+                                        np.float64(lr), batch, stats)

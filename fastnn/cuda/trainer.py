@@ -5,7 +5,8 @@ half of the free device memory; larger data is copied in chunks of whole batches
 epoch's order on the host) and keeps on the device the flat parameter, gradient, state and
 optimizer-state buffers, the activation workspaces and the epoch stats. For each batch it then
 launches: gather the batch's rows, forward (fastnn/cuda/executor.py), loss gradient
-and row stats (losses.py), the batch's stats (reductions.py), backward, gradient clipping
+and row stats (losses.py), the batch's stats (reductions.py), backward, BatchNorm's running
+statistics, the regularizers' gradient and penalty (regularization.py), gradient clipping
 (clipping.py), the optimizer update (optimizers.py). The learning rate of each update comes from
 the CPU's schedule kernel (schedule and time-based decay) and goes to the update kernel as an
 argument, so nothing but the epoch stats (8 numbers, between chunks of batches, for progress and
@@ -153,16 +154,18 @@ class CudaTrainer(Trainer):
                 if (b - first) % self.data_chunk_batches == 0:
                     self._load_chunk(order, b, stop)
                 xb, yb = self._chunk_batch(b, rows)
-            out = self.network.forward(xb, rows, True)
+            t = int(m._iterations[0])
+            out = self.network.forward(xb, rows, True, m._mask_seed, t)
             launch_loss_rows(m.loss.code, out, yb, self.network.output_delta, rows,
                              m.loss_param, m.fused_output, m.accuracy_rule, m.threshold,
                              self.row_stats)
-            t = int(m._iterations[0])
             lr = learning_rate(sched_code, sched_spec, m.optimizer.decay, t, self.n_batches)
             cols = out.shape[1]
             launch_accumulate_batch(self.row_stats, rows, cols, loss_scale(m.loss.code, rows, cols),
                                     lr, b, self.device_stats)
-            self.network.backward(xb, rows, m.fused_output)
+            self.network.backward(xb, rows, m.fused_output, m._mask_seed, t)
+            self.network.update_state(rows, self.device_stats)
+            self.network.add_penalty(rows, self.device_stats)
             self.clip(self.grads)
             optimizers.optimizer_step(m.optimizer.code, self.opt_hyper, self.params, self.grads,
                                       self.opt_state, lr, t + 1, self.device_stats, self.scratch)
