@@ -215,7 +215,7 @@ class DeviceNetwork:
         self.ops = [OPS[int(ops[i, net.KIND])](i, ops[i], opf[i], buffers, capacity)
                     for i in range(len(model.layers))]
         self.params, self.grads = params, grads
-        self.penalty = Penalty(ops, opf)
+        self.penalty = None if grads is None else Penalty(ops, opf)
 
     @property
     def output(self):
