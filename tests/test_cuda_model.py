@@ -119,6 +119,17 @@ def test_an_epoch_with_batchnorm_and_dropout_gives_the_same_weights_as_cpu(rng):
     np.testing.assert_allclose(gpu.predict(X), cpu.predict(X), rtol=1e-5, atol=1e-6)
 
 
+def test_gradients_match_cpu_across_several_tiles(rng):
+    """18 inputs, 20 rows, 17 units: every product spans two 16-wide tiles in each dimension,
+    with ragged edges."""
+    cpu, gpu = _pair(lambda: [fn.Dense(17, activation="tanh"), fn.BatchNormalization(),
+                              fn.Dense(3, activation="softmax")],
+                     "sparse_categorical_crossentropy", 18, dtype="float64")
+    X, y = _data("sparse_categorical_crossentropy", 20, 18, 3, rng)
+    np.testing.assert_allclose(gpu.compute_gradients(X, y), cpu.compute_gradients(X, y),
+                               rtol=1e-9, atol=1e-12)
+
+
 def _mlp():
     return [fn.Dense(7, activation="relu"), fn.Dense(6, activation="tanh"),
             fn.Dense(3, activation="softmax")]
