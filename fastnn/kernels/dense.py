@@ -36,34 +36,33 @@ def matmul_into(a, b, out):
     n = b.shape[1]
     if m >= BLAS_MIN_ROWS and m * k * n > SMALL_PRODUCT:
         gemm_into(a, b, out)
-        return
-    if n == 1:  # one output column (a binary output layer): a dot product per row
+    elif n == 1:  # one output column (a binary output layer): a dot product per row
         column = flat_view(b)
         for i in range(m):
             total = a[i, 0] * column[0]
             for p in range(1, k):
                 total += a[i, p] * column[p]
             out[i, 0] = total
-        return
-    # out[i] = sum_p a[i, p] b[p]; for wide rows, four rows of b per pass over out[i] (narrow
-    # rows lose more to the longer loop than they gain)
-    unrolled_stop = k - 3 if n >= 64 else 1
-    for i in range(m):
-        a_i0 = a[i, 0]
-        for j in range(n):
-            out[i, j] = a_i0 * b[0, j]
-        p = 1
-        while p < unrolled_stop:
-            a0, a1, a2, a3 = a[i, p], a[i, p + 1], a[i, p + 2], a[i, p + 3]
+    else:
+        # out[i] = sum_p a[i, p] b[p]; for wide rows, four rows of b per pass over out[i]
+        # (narrow rows lose more to the longer loop than they gain)
+        unrolled_stop = k - 3 if n >= 64 else 1
+        for i in range(m):
+            a_i0 = a[i, 0]
             for j in range(n):
-                out[i, j] += a0 * b[p, j] + a1 * b[p + 1, j] + a2 * b[p + 2, j] \
-                    + a3 * b[p + 3, j]
-            p += 4
-        while p < k:
-            a_ip = a[i, p]
-            for j in range(n):
-                out[i, j] += a_ip * b[p, j]
-            p += 1
+                out[i, j] = a_i0 * b[0, j]
+            p = 1
+            while p < unrolled_stop:
+                a0, a1, a2, a3 = a[i, p], a[i, p + 1], a[i, p + 2], a[i, p + 3]
+                for j in range(n):
+                    out[i, j] += a0 * b[p, j] + a1 * b[p + 1, j] + a2 * b[p + 2, j] \
+                        + a3 * b[p + 3, j]
+                p += 4
+            while p < k:
+                a_ip = a[i, p]
+                for j in range(n):
+                    out[i, j] += a_ip * b[p, j]
+                p += 1
 
 
 @kernel
@@ -74,8 +73,7 @@ def matmul_tn_into(a, b, out):
     n = b.shape[1]
     if rows >= BLAS_MIN_ROWS_TN and rows * m * n > SMALL_PRODUCT:
         gemm_into(a.T, b, out)
-        return
-    if n == 1:  # one output column: out[:, 0] = sum_r b[r, 0] a[r, :], along the rows of a
+    elif n == 1:  # one output column: out[:, 0] = sum_r b[r, 0] a[r, :], along the rows of a
         column = flat_view(out)
         b_0 = b[0, 0]
         for p in range(m):
@@ -84,17 +82,17 @@ def matmul_tn_into(a, b, out):
             b_r = b[r, 0]
             for p in range(m):
                 column[p] += a[r, p] * b_r
-        return
-    for p in range(m):
-        a_0p = a[0, p]
-        for j in range(n):
-            out[p, j] = a_0p * b[0, j]
-    for r in range(1, rows):
+    else:
         for p in range(m):
-            a_rp = a[r, p]
-            if a_rp != 0.0:
-                for j in range(n):
-                    out[p, j] += a_rp * b[r, j]
+            a_0p = a[0, p]
+            for j in range(n):
+                out[p, j] = a_0p * b[0, j]
+        for r in range(1, rows):
+            for p in range(m):
+                a_rp = a[r, p]
+                if a_rp != 0.0:
+                    for j in range(n):
+                        out[p, j] += a_rp * b[r, j]
 
 
 @kernel
@@ -105,13 +103,13 @@ def matmul_nt_into(a, b, out):
     n = b.shape[0]
     if m >= BLAS_MIN_ROWS and m * k * n > SMALL_PRODUCT:
         gemm_into(a, b.T, out)
-        return
-    for i in range(m):
-        for j in range(n):
-            total = a[i, 0] * b[j, 0]
-            for p in range(1, k):
-                total += a[i, p] * b[j, p]
-            out[i, j] = total
+    else:
+        for i in range(m):
+            for j in range(n):
+                total = a[i, 0] * b[j, 0]
+                for p in range(1, k):
+                    total += a[i, p] * b[j, p]
+                out[i, j] = total
 
 
 @kernel
