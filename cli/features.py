@@ -44,7 +44,7 @@ def _category_codes(series, categories):
     """Each value's index in ``categories`` (compared as strings); -1 where missing or unseen."""
     import pandas as pd
 
-    return pd.Categorical(series.astype("string"), categories=categories).codes
+    return pd.Index(categories, dtype="string").get_indexer(series.astype("string"))
 
 
 class FeatureEncoder:

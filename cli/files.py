@@ -39,6 +39,9 @@ def read_table(path):
         detail = str(exc).replace("CSV parse error: ", "")
         detail = detail if len(detail) <= 160 else detail[:157] + "..."
         raise InputError(f"{path}: malformed CSV ({detail})") from None
+    for name in frame.columns:
+        if any(isinstance(v, bytes) for v in frame[name].dropna().head(1)):
+            raise InputError(f"{path}: not a CSV file (it is not UTF-8 text)")
     frame.columns = [str(name).strip() for name in frame.columns]
     if len(frame) == 0:
         raise InputError(f"{path}: the file has a header but no data rows")

@@ -53,11 +53,11 @@ class Display:
 
     def warn(self, message):
         if not self.silent:
-            self.console.print(f"warning: {message}", markup=False)
+            self.console.print(f"warning: {message}", markup=False, soft_wrap=True)
 
     def note(self, message):
         if not self.quiet:
-            self.console.print(message, markup=False)
+            self.console.print(message, markup=False, soft_wrap=True)
 
     def show(self, renderable):
         if not self.quiet:
