@@ -7,8 +7,9 @@ usage errors included, is one line on stderr and exit code 2 (``errors.InputErro
 
 import click
 
-from .choices import LibraryChoice, activation_names, initializer_names, optimizer_names
-from .errors import InputError
+from .choices import (LibraryChoice, activation_names, initializer_names, optimizer_names,
+                      schedule_names)
+from .errors import EXIT_INTERRUPTED, InputError
 from .target import LOSSES, TASKS
 
 
@@ -34,6 +35,9 @@ class App(click.Group):
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
             raise InputError(f"{where}{exc.strerror or exc}") from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
 
 
 class LayerSizes(click.ParamType):
@@ -108,9 +112,16 @@ def cli():
               help="Widths of the hidden layers, comma-separated ('' for none).")
 @click.option("--activation", type=LibraryChoice(activation_names), default="relu",
               show_default=True, help="Activation of the hidden layers.")
-@click.option("--opt", "opt", type=LibraryChoice(optimizer_names), default="sgd",
+@click.option("--opt", "opt", type=LibraryChoice(optimizer_names), default="adam",
               show_default=True, help="Optimizer (fastnn's optimizer names).")
-@click.option("--lr", type=POSITIVE, help="Learning rate.  [default: the optimizer's]")
+@click.option("--lr", type=POSITIVE,
+              help="Learning rate (a schedule's initial or peak rate).  [default: the "
+                   "optimizer's]")
+@click.option("--schedule", type=LibraryChoice(schedule_names), default="constant",
+              show_default=True,
+              help="Learning-rate schedule over the run (fastnn's schedule names).")
+@click.option("--clipnorm", type=POSITIVE,
+              help="Rescale each update's gradient to a global L2 norm of at most this.")
 @click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--batch-size", type=BatchSize(), default="32", show_default=True,
               help="Rows per update, or 'sqrt' for the square root of the training rows.")
@@ -121,6 +132,12 @@ def cli():
               show_default=True, help="Kernel initializer (auto: He for ReLU, Glorot otherwise).")
 @click.option("--val-split", type=click.FloatRange(0, 1, max_open=True), default=0.2,
               show_default=True, help="Share of rows (seeded random) held out for validation.")
+@click.option("--early-stopping", type=click.IntRange(min=0), default=10, show_default=True,
+              metavar="PATIENCE",
+              help="Stop after this many epochs without a better val_loss (loss with "
+                   "--val-split 0) and keep the best weights; 0: off.")
+@click.option("--diagnose", is_flag=True,
+              help="Record per-layer gradient statistics and print the gradient health report.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seeds the split, the initial weights and the shuffling.")
 @click.option("--dtype", type=click.Choice(("float32", "float64")), default="float32",
@@ -139,17 +156,16 @@ def train(ctx, data, as_json, quiet, **settings):
 
     display = display_for(quiet, as_json)
     try:
-        result, code = job.run(data, settings, display)
+        result, code, message = job.run(data, settings, display)
     except job.TrainingStopped as stop:
         click.echo(f"Error: {stop}", err=True)
         ctx.exit(stop.exit_code)
     if as_json:
         emit_json(result)
     else:
-        rows = {split: result[split] for split in ("train", "validation") if split in result}
-        display.metrics_table(f"{result['task']} on {result['target']!r}, "
-                              f"{result['epochs']} epoch(s)", rows)
-        display.note(f"saved the model to {result['model']}")
+        job.show_result(result, display)
+    if message:
+        click.echo(f"Error: {message}" if code == job.EXIT_DIVERGED else message, err=True)
     ctx.exit(code)
 
 

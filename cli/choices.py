@@ -23,7 +23,13 @@ class LibraryChoice(click.Choice):
 def optimizer_names():
     from fastnn import optimizers
 
-    return optimizers.OPTIMIZERS
+    return list(optimizers.OPTIMIZERS) + list(optimizers.PRESETS)
+
+
+def schedule_names():
+    from fastnn import schedules
+
+    return schedules.SCHEDULES
 
 
 def activation_names():

@@ -114,6 +114,11 @@ class _EpochBar:
             self.task = self.bar.add_task("train", total=self.epochs, values="")
         return self
 
+    def batches(self, epoch, done, total):
+        """fit's ``progress`` hook: the bar moves within an epoch too."""
+        if self.bar is not None:
+            self.bar.update(self.task, completed=epoch + done / total)
+
     def update(self, epoch, values):
         if self.bar is not None:
             shown = " ".join(f"{label} {values[key]:.3f}"

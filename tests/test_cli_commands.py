@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from fastnn_cli import cli
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-FAST = ["--epochs", "40", "--lr", "0.05"]
+FAST = ["--epochs", "40", "--lr", "0.01", "--early-stopping", "0"]
 
 
 def run(*args, code=0):
@@ -102,7 +102,7 @@ def test_info_shows_architecture_settings_columns_and_version(iris):
 
     model = iris[0] / "iris.fnn"
     text = run("info", model).stderr
-    for expected in ("Total params", f"fastnn {fastnn.__version__}", "opt=sgd",
+    for expected in ("Total params", f"fastnn {fastnn.__version__}", "opt=adam",
                      "sepal length (cm): numeric", "classes ['setosa', 'versicolor', 'virginica']"):
         assert expected in text
     described = json.loads(run("info", model, "--json").stdout)
@@ -190,7 +190,18 @@ def test_binary_string_labels_round_trip(tmp_path, loss, proba):
     (["--batch-size", "7"], lambda info: info["settings"]["batch_size"] == 7),
     (["--loss", "cce"], lambda info: info["compile"]["loss"] == "categorical_crossentropy"),
     (["--opt", "SGD", "--lr", "0.2"],
-     lambda info: info["compile"]["optimizer"] == {"name": "sgd", "learning_rate": 0.2}),
+     lambda info: info["compile"]["optimizer"]["name"] == "sgd"
+     and info["compile"]["optimizer"]["learning_rate"] == 0.2),
+    (["--opt", "nesterov"], lambda info: info["compile"]["optimizer"]["nesterov"] is True),
+    (["--opt", "rmsprop"], lambda info: info["compile"]["optimizer"]["name"] == "rmsprop"
+     and info["settings"]["lr"] == 0.001),
+    (["--clipnorm", "0.5"], lambda info: info["compile"]["optimizer"]["clipnorm"] == 0.5),
+    (["--schedule", "cosine_decay", "--lr", "0.01"],  # 2 epochs x 4 batches
+     lambda info: info["compile"]["optimizer"]["learning_rate"]
+     == {"name": "cosine_decay", "initial_learning_rate": 0.01, "decay_steps": 8,
+         "alpha": 0.0, "warmup_target": None, "warmup_steps": 0}),
+    (["--schedule", "cyclic", "--lr", "0.01"],
+     lambda info: info["compile"]["optimizer"]["learning_rate"]["max_lr"] == 0.01),
     (["--val-split", "0"], lambda info: info["data"]["validation_rows"] == 0),
     (["--val-split", "0.5"], lambda info: info["data"]["validation_rows"] == 75),
     (["--task", "multiclass", "--target", "petal width (cm)"],
@@ -248,29 +259,89 @@ def test_plot_without_matplotlib_asks_to_install_it_before_training(tmp_path, mo
     assert sorted(p.name for p in tmp_path.iterdir()) == ["iris.csv"]
 
 
-def test_ctrl_c_saves_the_model_says_so_and_exits_130(tmp_path, monkeypatch):
+def break_at_epoch(monkeypatch, epoch, action):
+    """Run ``action(model)`` at the end of 0-based ``epoch``, from the CLI's progress callback
+    (after fastnn's own callbacks have run)."""
+    from fastnn_cli import train
+
+    show = train.ShowEpoch.on_epoch_end
+
+    def on_epoch_end(self, e, logs=None):
+        show(self, e, logs)
+        if e == epoch:
+            action(self.model)
+
+    monkeypatch.setattr(train.ShowEpoch, "on_epoch_end", on_epoch_end)
+
+
+def test_ctrl_c_saves_the_best_model_says_so_and_exits_130(tmp_path, monkeypatch):
     import fastnn as fn
 
-    calls = []
-    fit = fn.Sequential.fit
+    def interrupt(model):
+        raise KeyboardInterrupt
 
-    def interrupted_fit(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return fit(self, *args, **kwargs)
-
-    monkeypatch.setattr(fn.Sequential, "fit", interrupted_fit)
+    break_at_epoch(monkeypatch, 4, interrupt)
     data = copy_example(tmp_path, "iris.csv")
-    result = run("train", data, "--epochs", "50", code=130)
-    assert "interrupted during epoch 3" in result.stderr
-    assert fn.load_model(tmp_path / "iris.fnn").metadata["fastnn_cli"]["target"]["name"] \
-        == "species"
+    result = run("train", data, "--epochs", "50", "--history", tmp_path / "h.csv", code=130)
+    assert "interrupted during epoch 6; saved the best model seen (epoch" in result.stderr
+    assert "Traceback" not in result.output
+    model = fn.load_model(tmp_path / "iris.fnn")
+    assert model.metadata["fastnn_cli"]["target"]["name"] == "species"
+    assert len(pd.read_csv(tmp_path / "h.csv")) == 5
 
 
-def test_diverging_training_stops_with_a_clear_message(tmp_path):
+def test_diverging_training_saves_the_best_model_seen_and_exits_1(tmp_path, monkeypatch):
+    import fastnn as fn
+
+    def poison(model):
+        model.params[:] = np.inf  # the next epoch's loss is not finite
+
+    break_at_epoch(monkeypatch, 2, poison)
+    data = copy_example(tmp_path, "iris.csv")
+    result = run("train", data, "--epochs", "20", "--json", code=1)
+    report = json.loads(result.stdout)
+    assert report["stopped"] == "diverged" and report["epochs"] == 4
+    assert "training diverged at epoch 4; saved the best model seen (epoch 3" in result.stderr
+    assert "the loss became NaN or infinite" in result.stderr  # fastnn's own explanation
+    model = fn.load_model(tmp_path / "iris.fnn")
+    assert np.all(np.isfinite(model.params))
+    assert report["validation"]["loss"] < 2
+
+
+def test_diverging_in_the_first_epoch_saves_nothing(tmp_path):
     table = pd.DataFrame({"x": np.linspace(-1, 1, 64), "y": np.linspace(0, 1000, 64)})
     table.to_csv(tmp_path / "r.csv", index=False)
-    result = run("train", tmp_path / "r.csv", "--lr", "1e6", "--epochs", "20", code=1)
-    assert "training diverged at epoch" in result.stderr and "lower --lr" in result.stderr
+    result = run("train", tmp_path / "r.csv", "--opt", "sgd", "--lr", "1e6", code=1)
+    assert "training diverged in the first epoch; no model saved: lower --lr" in result.stderr
     assert "Traceback" not in result.output
+    assert not (tmp_path / "r.fnn").exists()
+
+
+def test_early_stopping_keeps_the_best_epoch(tmp_path):
+    import fastnn as fn
+
+    data = copy_example(tmp_path, "iris.csv")
+    report = json.loads(run("train", data, "--opt", "sgd", "--lr", "0.5", "--epochs", "200",
+                            "--early-stopping", "3", "--history", tmp_path / "h.csv",
+                            "--json").stdout)
+    history = pd.read_csv(tmp_path / "h.csv")
+    assert report["stopped"] == "early_stopping" and report["epochs"] < 200
+    assert report["epochs"] == len(history) == report["best_epoch"] + 3
+    best = history["val_loss"].idxmin()
+    assert report["best_epoch"] == history["epoch"][best]
+    assert report["validation"]["loss"] == pytest.approx(history["val_loss"][best], rel=1e-5)
+    assert fn.load_model(tmp_path / "iris.fnn").metadata["fastnn_cli"]["settings"][
+        "early_stopping"] == 3
+
+
+def test_diagnose_prints_the_gradient_report(tmp_path):
+    data = copy_example(tmp_path, "iris.csv")
+    result = run("train", data, "--epochs", "3", "--diagnose")
+    assert "Gradient diagnostics (epoch 3)" in result.stderr and "grad norm" in result.stderr
+    report = json.loads(run("train", data, "--epochs", "3", "--diagnose", "--json").stdout)
+    assert report["diagnostics"]["report"].startswith("Gradient diagnostics")
+    assert isinstance(report["diagnostics"]["flags"], list)
+    deep = run("train", data, "--epochs", "6", "--diagnose", "--layers", "8,8,8,8,8,8,8,8",
+               "--activation", "sigmoid", "--init", "random_normal", "--opt", "sgd", "--json")
+    kinds = {f["kind"] for f in json.loads(deep.stdout)["diagnostics"]["flags"]}
+    assert "vanishing" in kinds
