@@ -87,7 +87,8 @@ class Display:
         """Per-class precision, recall and support ({label: {...}})."""
         from rich.table import Table
 
-        table = Table(title="per class", title_justify="left")
+        self.note("per class")
+        table = Table()
         for name, justify in (("class", "left"), ("precision", "right"), ("recall", "right"),
                               ("support", "right")):
             table.add_column(name, justify=justify)

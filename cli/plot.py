@@ -1,5 +1,6 @@
 """``--plot``: a PNG of the learning curves (matplotlib, Agg backend; the optional ``plot``
-extra). Two panels: the loss and the task's main metric, training and validation, per epoch."""
+extra). Two panels: the loss and the task's main metric, training and validation, per epoch,
+and the epoch whose weights were kept when early stopping restored them."""
 
 from .errors import InputError
 from .files import write_atomically
@@ -15,8 +16,9 @@ def require_matplotlib():
         raise InputError(INSTALL_HINT) from None
 
 
-def write_learning_curves(path, history, metric, title):
-    """Plot ``history`` ({name: [value per epoch]}) to the PNG file ``path``."""
+def write_learning_curves(path, history, metric, title, best_epoch=None):
+    """Plot ``history`` ({name: [value per epoch]}) to the PNG file ``path``; a dotted line
+    marks ``best_epoch`` (1-based, the weights kept), if given."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -29,6 +31,8 @@ def write_learning_curves(path, history, metric, title):
             if values:
                 ax.plot(range(1, len(values) + 1), values, style,
                         label="validation" if key.startswith("val_") else "training")
+        if best_epoch is not None:
+            ax.axvline(best_epoch, color="grey", linestyle=":", label=f"kept (epoch {best_epoch})")
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)

@@ -251,15 +251,17 @@ def run(data_path, settings, display):
     bundle.save(out)
     if history_path:
         write_history(history_path, history)
+    best_epoch = None if stopper is None or stopper.best_epoch is None \
+        else stopper.best_epoch + 1
     if plot_path:
         plot.write_learning_curves(plot_path, history.history, target_mod.MAIN_METRIC[task],
-                                   f"{os.path.basename(data_path)}: {task}, {settings['opt']}")
+                                   f"{os.path.basename(data_path)}: {task}, {settings['opt']}",
+                                   best_epoch)
     result = {"model": out, "task": task, "target": target_name, "loss": loss,
               "inputs": features.width,
               "rows": {"train": len(train_rows), "validation": len(val_rows)},
               "epochs": len(history.epoch), "stopped": stopped,
-              "best_epoch": None if stopper is None or stopper.best_epoch is None
-              else stopper.best_epoch + 1,
+              "best_epoch": best_epoch,
               "history": history_path, "plot": plot_path}
     result.update({split: score(bundle, X_, s) for split, (X_, s) in splits.items()})
     if history.diagnostics is not None:
