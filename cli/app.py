@@ -130,6 +130,14 @@ def cli():
                    "mse (linear) for regression.")
 @click.option("--init", type=LibraryChoice(initializer_names, extra=("auto",)), default="auto",
               show_default=True, help="Kernel initializer (auto: He for ReLU, Glorot otherwise).")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0,
+              show_default=True, help="Dropout rate after each hidden layer (0: none).")
+@click.option("--batchnorm", is_flag=True,
+              help="BatchNormalization between each hidden Dense layer and its activation.")
+@click.option("--l1", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="L1 penalty a * sum|w| on every Dense kernel.")
+@click.option("--l2", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="L2 penalty a * sum w^2 on every Dense kernel.")
 @click.option("--val-split", type=click.FloatRange(0, 1, max_open=True), default=0.2,
               show_default=True, help="Share of rows (seeded random) held out for validation.")
 @click.option("--early-stopping", type=click.IntRange(min=0), default=10, show_default=True,

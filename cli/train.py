@@ -107,13 +107,34 @@ def build_optimizer(settings, n_rows):
     return optimizer
 
 
+def hidden_block(units, settings, regularizer):
+    """One hidden layer: Dense with the activation, or with --batchnorm Dense (linear) ->
+    BatchNormalization -> Activation (the order of the BN papers and benchmark B4); then
+    Dropout with --dropout."""
+    activation, init = settings["activation"], settings["init"]
+    if settings["batchnorm"]:
+        if init == "auto":  # the initializer that suits the activation that follows the BN
+            init = fn.initializers.auto_for(activation)
+        block = [fn.Dense(units, kernel_initializer=init, kernel_regularizer=regularizer),
+                 fn.BatchNormalization(), fn.Activation(activation)]
+    else:
+        block = [fn.Dense(units, activation=activation, kernel_initializer=init,
+                          kernel_regularizer=regularizer)]
+    if settings["dropout"]:
+        block.append(fn.Dropout(settings["dropout"]))
+    return block
+
+
 def build_model(n_inputs, n_rows, target, settings):
-    """The network: hidden Dense layers, then the output layer the task's loss needs."""
-    init = settings["init"]
-    layers = [fn.Dense(units, activation=settings["activation"], kernel_initializer=init)
-              for units in settings["layers"]]
+    """The network: the hidden blocks, then the output layer the task's loss needs; --l1 and
+    --l2 penalise every Dense kernel."""
+    regularizer = None
+    if settings["l1"] or settings["l2"]:
+        regularizer = fn.regularizers.Regularizer(l1=settings["l1"], l2=settings["l2"])
+    layers = [layer for units in settings["layers"]
+              for layer in hidden_block(units, settings, regularizer)]
     layers.append(fn.Dense(target.n_outputs, activation=target.output_activation,
-                           kernel_initializer=init))
+                           kernel_initializer=settings["init"], kernel_regularizer=regularizer))
     model = fn.Sequential(layers, input_dim=n_inputs, seed=settings["seed"],
                           dtype=settings["dtype"])
     model.compile(optimizer=build_optimizer(settings, n_rows), loss=target.loss,

@@ -186,6 +186,22 @@ def test_binary_string_labels_round_trip(tmp_path, loss, proba):
     (["--init", "glorot_uniform"],
      lambda info: info["layers"][0]["kernel_initializer"]["name"] == "glorot_uniform"),
     (["--dtype", "float64"], lambda info: info["dtype"] == "float64"),
+    (["--dropout", "0.3", "--layers", "16,8"],
+     lambda info: [c["class"] for c in info["layers"]] == ["Dense", "Dropout"] * 2 + ["Dense"]
+     and info["layers"][1]["rate"] == 0.3),
+    (["--batchnorm", "--layers", "16"],
+     lambda info: [c["class"] for c in info["layers"]]
+     == ["Dense", "BatchNormalization", "Activation", "Dense"]
+     and info["layers"][0]["activation"] == "linear"
+     and info["layers"][0]["kernel_initializer"]["name"] == "he_uniform"
+     and info["layers"][2]["activation"] == "relu"),
+    (["--batchnorm", "--dropout", "0.1", "--layers", "16"],
+     lambda info: [c["class"] for c in info["layers"]]
+     == ["Dense", "BatchNormalization", "Activation", "Dropout", "Dense"]),
+    (["--l1", "0.001", "--l2", "0.01"],
+     lambda info: all(c["kernel_regularizer"] == {"l1": 0.001, "l2": 0.01}
+                      for c in info["layers"])),
+    (["--l2", "0.01"], lambda info: info["layers"][0]["kernel_regularizer"]["l2"] == 0.01),
     (["--batch-size", "sqrt"], lambda info: info["settings"]["batch_size"] == 11),  # sqrt(120)
     (["--batch-size", "7"], lambda info: info["settings"]["batch_size"] == 7),
     (["--loss", "cce"], lambda info: info["compile"]["loss"] == "categorical_crossentropy"),
@@ -211,6 +227,18 @@ def test_options_reach_the_model(tmp_path, options, check):
     data = copy_example(tmp_path, "iris.csv")
     run("train", data, "--epochs", "2", "--out", tmp_path / "m.fnn", *options)
     assert check(json.loads(run("info", tmp_path / "m.fnn", "--json").stdout))
+
+
+def test_l2_penalty_shrinks_the_weights(tmp_path):
+    import fastnn as fn
+
+    data = copy_example(tmp_path, "iris.csv")
+    norms = {}
+    for l2 in ("0", "0.1"):
+        run("train", data, "--epochs", "30", "--lr", "0.01", "--l2", l2,
+            "--out", tmp_path / f"{l2}.fnn")
+        norms[l2] = np.linalg.norm(fn.load_model(tmp_path / f"{l2}.fnn").params)
+    assert norms["0.1"] < 0.8 * norms["0"]
 
 
 def test_integer_target_forced_to_regression(tmp_path):
