@@ -37,7 +37,7 @@ def split_rows(n_rows, fraction, seed, classes=None):
         codes = np.unique(np.asarray(classes, dtype=str), return_inverse=True)[1]
         groups = [np.flatnonzero(codes == c) for c in range(codes.max() + 1)]
     held = [rng.permutation(g)[:int(round(len(g) * fraction))] for g in groups]
-    val = np.concatenate(held) if held else np.arange(0)
+    val = np.concatenate(held)
     if len(val) == 0:
         val = rng.permutation(n_rows)[:1]
     if len(val) >= n_rows:
@@ -52,7 +52,8 @@ def batch_size_for(setting, n_rows):
 
 
 def select_target(frame, name, display):
-    """(the target column without missing values, the table's matching rows)."""
+    """(the table without the rows that have no target value, the target's name: --target, or
+    the last column)."""
     if name is None:
         name = frame.columns[-1]
     elif name not in frame.columns:
@@ -183,20 +184,18 @@ def fit(model, data, settings, display):
 
 
 def stop_message(history, stopper, stopped, out):
-    """What to tell the user when training did not run its course (None when it did)."""
+    """What to tell the user when training diverged or was interrupted (None otherwise)."""
     epochs = len(history.epoch)
-    if stopped == "early_stopping":
-        return None
     if stopper is not None and stopper.best_epoch is not None:
         kept = (f"the best model seen (epoch {stopper.best_epoch + 1}, "
                 f"{stopper.monitor.name} {stopper.best:.4g})")
+    elif stopped == "diverged":
+        kept = f"the model from the end of epoch {epochs - 1}"
     else:
         kept = "the model"
     if stopped == "diverged":
         if epochs < 2:
             return "training diverged in the first epoch; no model saved: lower --lr"
-        if stopper is None:
-            kept = f"the model from the end of epoch {epochs - 1}"
         return f"training diverged at epoch {epochs}; saved {kept} to {out}: lower --lr"
     if stopped == "interrupted":
         return f"interrupted during epoch {epochs + 1}; saved {kept} to {out}"
