@@ -7,8 +7,8 @@ usage errors included, is one line on stderr and exit code 2 (``errors.InputErro
 
 import click
 
-from .choices import (LibraryChoice, activation_names, initializer_names, optimizer_names,
-                      schedule_names)
+from .choices import (LibraryChoice, activation_names, device_names, initializer_names,
+                      optimizer_names, schedule_names)
 from .errors import EXIT_INTERRUPTED, InputError
 from .target import LOSSES, TASKS
 
@@ -150,6 +150,8 @@ def cli():
               help="Seeds the split, the initial weights and the shuffling.")
 @click.option("--dtype", type=click.Choice(("float32", "float64")), default="float32",
               show_default=True)
+@click.option("--device", type=LibraryChoice(device_names), default="cpu", show_default=True,
+              help="Where training runs (cuda: an NVIDIA GPU, with fastnn[cuda]).")
 @click.option("--out", type=OUT_FILE, help="Model file to write.  [default: DATA with .fnn]")
 @click.option("--history", type=OUT_FILE, help="Write the per-epoch history to this CSV file.")
 @click.option("--plot", type=OUT_FILE,

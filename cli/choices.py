@@ -42,3 +42,9 @@ def initializer_names():
     from fastnn import initializers
 
     return initializers.INITIALIZERS
+
+
+def device_names():
+    from fastnn.cuda import device
+
+    return device.DEVICES

@@ -137,7 +137,7 @@ def build_model(n_inputs, n_rows, target, settings):
     layers.append(fn.Dense(target.n_outputs, activation=target.output_activation,
                            kernel_initializer=settings["init"], kernel_regularizer=regularizer))
     model = fn.Sequential(layers, input_dim=n_inputs, seed=settings["seed"],
-                          dtype=settings["dtype"])
+                          dtype=settings["dtype"], device=settings["device"])
     model.compile(optimizer=build_optimizer(settings, n_rows), loss=target.loss,
                   metrics=[target_mod.MAIN_METRIC[target.task]])
     return model

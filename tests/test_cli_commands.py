@@ -373,3 +373,33 @@ def test_diagnose_prints_the_gradient_report(tmp_path):
                "--activation", "sigmoid", "--init", "random_normal", "--opt", "sgd", "--json")
     kinds = {f["kind"] for f in json.loads(deep.stdout)["diagnostics"]["flags"]}
     assert "vanishing" in kinds
+
+
+def test_device_cuda_trains_the_same_model_as_the_cpu(tmp_path):
+    """On a GPU, or on Numba's CUDA simulator (switched on by conftest.py where there is none)."""
+    import fastnn as fn
+
+    data = copy_example(tmp_path, "iris.csv")
+    small = ["--layers", "3", "--epochs", "1", "--batch-size", "150", "--val-split", "0"]
+    for device in ("cpu", "cuda"):
+        run("train", data, *small, "--device", device, "--out", tmp_path / f"{device}.fnn")
+    cpu, cuda = (fn.load_model(tmp_path / f"{d}.fnn").params for d in ("cpu", "cuda"))
+    np.testing.assert_allclose(cuda, cpu, rtol=1e-5, atol=1e-6)
+
+
+def test_device_cuda_without_a_gpu_is_fastnns_clear_error(tmp_path):
+    """In a child process with the simulator off: one line, exit 2, nothing written."""
+    import os
+    import subprocess
+
+    from fastnn.cuda.simulator import ENV, gpu_present
+
+    if gpu_present():
+        pytest.skip("this machine has a CUDA GPU")
+    data = copy_example(tmp_path, "iris.csv")
+    env = dict(os.environ, **{ENV: "0"})
+    out = subprocess.run([sys.executable, "-m", "fastnn_cli", "train", str(data), "--device",
+                          "cuda"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.strip() == "Error: no CUDA GPU available; use device='cpu'"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["iris.csv"]
