@@ -1,6 +1,7 @@
 """Write a run's results as docs/benchmarks.md, the JSON beside it, and the PNG chart."""
 
 import json
+import math
 import os
 
 from .implementations import IMPLEMENTATIONS, implementation_class
@@ -78,7 +79,8 @@ def method_section(results):
   GFLOP/s is that count over the median epoch; the GEMM peak is the best float32
   {results['gemm']['size']}x{results['gemm']['size']} product rate measured in the same run
   (NumPy {results['gemm']['numpy']:.0f} GFLOP/s, Numba's np.dot
-  {results['gemm']['numba']:.0f} GFLOP/s)."""
+  {results['gemm']['numba']:.0f} GFLOP/s; the readings during the run, in order:
+  {", ".join(f"{r['peak']:.0f}" for r in results['gemm'].get('readings', []))} GFLOP/s)."""
 
 
 def targets_section(results):
@@ -136,6 +138,33 @@ def training_details(r):
     elif warm:
         lines.append(f"- fastnn warm-up in a fresh process failed: {warm.get('error')}")
     return "\n".join(lines)
+
+
+def profile_section(results):
+    rows = []
+    for r in results["training"]:
+        prof = r.get("profile")
+        if not prof:
+            continue
+        parts = ("forward", "loss", "backward", "update")
+        other = prof["step"] - sum(prof[p] for p in parts)
+        jax = r["rows"].get("jax_scan")
+        batches = math.ceil(r["workload"]["n"] / r["workload"]["batch"])
+        rows.append([r["workload"]["id"], *(f"{prof[p]:.1f}" for p in parts), f"{other:.1f}",
+                     f"{prof['step']:.1f}",
+                     "-" if jax is None else f"{jax['median'] / batches * 1e6:.1f}"])
+    if not rows:
+        return ""
+    return ("## Where fastnn's time goes\n"
+            "Microseconds per batch, one BLAS thread, CPU time of the thread (bench/profile.py): "
+            "forward, loss and backward passes and the optimizer update each repeated on one "
+            "batch in a compiled loop; the step is a whole epoch of the compiled training loop "
+            "over its batches, and \"other\" is what the step has beyond the four parts (the "
+            "batch gather, statistics, schedule, and the calls between kernels). The last "
+            "column is JAX lax.scan's median epoch in this run (wall clock, its threads) per "
+            "batch, for scale.\n\n"
+            + table(["", "forward", "loss", "backward", "update", "other", "step",
+                     "JAX lax.scan per batch"], rows))
 
 
 def inference_section(results):
@@ -248,6 +277,7 @@ def write_report(results, md_path):
                      f"({os.path.basename(png)})",
              "## Training, workload by workload",
              *[training_details(r) for r in results["training"]],
+             profile_section(results),
              inference_section(results), sweep_section(results), cli_section(results),
              method_section(results)]
     with open(md_path, "w") as f:

@@ -11,17 +11,18 @@ and ten minutes later 1.4 s on two and 0.21 s on one, while another process kept
 reading of the load nor a trial of a few products before the call predicted which case an
 epoch would be in.
 
-So a fit measures as it goes. Python runs the compiled loop in chunks of batches
-(fastnn/trainer.py); ``ChunkThreads`` times each chunk and runs the next one on the setting
-that has been faster per batch for this product shape: one thread, or the BLAS as configured
-(OPENBLAS_NUM_THREADS, threadpoolctl, or one thread per core). It tries the other setting
+So fastnn measures as it goes. Python runs the compiled loop in chunks (a fit: about 8192 rows
+of batches per call, fastnn/trainer.py; a prediction: one call per chunk of rows);
+``ChunkThreads`` times each chunk and runs the next one on the setting that has been faster per
+batch for this product shape: one thread, or the BLAS as configured (OPENBLAS_NUM_THREADS,
+threadpoolctl, or one thread per core). It tries the other setting
 again after ``EXPLORE_FIRST`` chunks, waiting twice as long after each try that was slower (up
 to ``EXPLORE_MAX`` chunks), and switches at once when the setting in use gets slower than the
-other's last try. What it learns is kept per product shape for the process, so the next fit
-starts from it. The first chunk of a new shape, and predictions (one call, no chunks to learn
-from), use the conservative rule: the BLAS is limited to the cores that no other runnable task
-is using (the fewest seen in five readings of /proc/loadavg over about a millisecond; where that
-file does not exist, the 1-minute load average less one), at least one.
+other's last try. What it learns is kept per product shape for the process, so the next call
+starts from it. The first chunk of a new shape uses the conservative rule: the BLAS is limited
+to the cores that no other runnable task is using (the fewest seen in five readings of
+/proc/loadavg over about a millisecond; where that file does not exist, the 1-minute load
+average less one), at least one.
 
 ``set_num_threads(n)`` fixes the count for every call instead, and ``set_num_threads(None)``
 returns to the automatic choice; the environment variable ``FASTNN_NUM_THREADS`` sets the
@@ -148,14 +149,6 @@ def _limited(limit):
     return _blas().limit(limits=limit, user_api="blas")
 
 
-@contextlib.contextmanager
-def blas_threads(model, rows):
-    """The conservative rule (``choose``) for one call of ``model`` on ``rows`` rows."""
-    k, n = largest_product(model.plan)
-    with _limited(choose(rows, k, n)):
-        yield
-
-
 class ThreadChoice:
     """For one product shape: the seconds per batch of each setting (1 thread, or None: as
     configured; a running average for the setting in use, the latest try for the other) and
@@ -206,6 +199,8 @@ class ChunkThreads:
 
     @contextlib.contextmanager
     def chunk(self, batches):
+        """Run the body (one compiled call over ``batches`` batches, > 0) on the chosen
+        setting and record its time per batch."""
         if _fixed is not None:
             with _limited(_fixed):
                 yield
@@ -222,7 +217,7 @@ class ChunkThreads:
         start = time.perf_counter()
         with _limited(setting):
             yield
-        choice.record(setting, (time.perf_counter() - start) / max(1, batches))
+        choice.record(setting, (time.perf_counter() - start) / batches)
 
 
 _env = os.environ.get("FASTNN_NUM_THREADS")
