@@ -192,7 +192,10 @@ def sweep_section(results):
     rows = []
     for row in sweep:
         f, j = row.get("fastnn"), row.get("jax_scan")
+        paths = row.get("paths")
         rows.append([row["width"],
+                     "-" if paths is None else
+                     f"{paths['loops']} / {paths['blas']} ({paths['split']} split)",
                      "-" if f is None else fmt_s(f["median"]),
                      "-" if f is None else f"{f['us_per_step']:.1f}",
                      "-" if f is None else f"{f['gflops']:.1f}",
@@ -204,9 +207,11 @@ def sweep_section(results):
             f"B2 with other hidden widths (d = 32, two hidden ReLU layers of the given width, "
             f"sigmoid output, BCE, Adam, batch 32), {n} rows: where fastnn's paths change "
             "(small-product loops or BLAS, one thread or two) a cliff would show as a drop in "
-            "GFLOP/s.\n\n"
-            + table(["width", "fastnn s", "fastnn µs/step", "fastnn GFLOP/s", "JAX scan s",
-                     "JAX GFLOP/s", "fastnn / JAX"], rows))
+            "GFLOP/s. \"products\" says how fastnn runs the step's matrix products: by its "
+            "own loops / by BLAS (and how many of those are large enough for BLAS to split "
+            "over threads, where fastnn's thread choice applies; fastnn/threads.py).\n\n"
+            + table(["width", "products: loops / BLAS", "fastnn s", "fastnn µs/step",
+                     "fastnn GFLOP/s", "JAX scan s", "JAX GFLOP/s", "fastnn / JAX"], rows))
 
 
 def cli_section(results):

@@ -177,7 +177,8 @@ def measure_sweep(scale, repeats):
         times = runner.alternate({key: impl.train_epoch for key, impl in impls.items()},
                                  repeats)
         flops = workload.flops_per_epoch()
-        row = {"width": width, "n": workload.n, "unavailable": unavailable}
+        row = {"width": width, "n": workload.n, "unavailable": unavailable,
+               "paths": product_paths(workload)}
         for key in impls:
             median = runner.stats(times[key])["median"]
             row[key] = {"median": median, "gflops": flops / median / 1e9,
@@ -187,6 +188,28 @@ def measure_sweep(scale, repeats):
         shown = "  ".join(f"{k} {row[k]['median']:.4f}s" for k in impls)
         log(f"  width {width:5d}: {shown}")
     return result
+
+
+def product_paths(workload):
+    """How fastnn runs the matrix products of one training step of ``workload``, by the rules
+    of fastnn/kernels/dense.py and fastnn/threads.py: {"loops": n, "blas": n, "split": n},
+    "split" counting the BLAS products large enough for BLAS to use several threads."""
+    from fastnn.kernels import dense
+    from fastnn.threads import BLAS_SPLIT
+
+    rows, counts = workload.batch, {"loops": 0, "blas": 0, "split": 0}
+    for i, (k, n) in enumerate(workload.dense_shapes):
+        products = [(rows, dense.BLAS_MIN_ROWS), (rows, dense.BLAS_MIN_ROWS_TN)]
+        if i > 0:
+            products.append((rows, dense.BLAS_MIN_ROWS))
+        for r, min_rows in products:
+            work = r * k * n
+            if n > 1 and r >= min_rows and work > dense.SMALL_PRODUCT:
+                counts["blas"] += 1
+                counts["split"] += work > BLAS_SPLIT
+            else:
+                counts["loops"] += 1
+    return counts
 
 
 # ----------------------------------------------------------------------------- targets
