@@ -147,10 +147,11 @@ def profile_section(results):
         if not prof:
             continue
         parts = ("forward", "loss", "backward", "update")
-        other = prof["step"] - sum(prof[p] for p in parts)
+        other = prof["step"] - sum(prof[p] for p in parts)  # below 0: within the noise
         jax = r["rows"].get("jax_scan")
         batches = math.ceil(r["workload"]["n"] / r["workload"]["batch"])
-        rows.append([r["workload"]["id"], *(f"{prof[p]:.1f}" for p in parts), f"{other:.1f}",
+        rows.append([r["workload"]["id"], *(f"{prof[p]:.1f}" for p in parts),
+                     f"{other:.1f}" if other >= 0 else "~0",
                      f"{prof['step']:.1f}",
                      "-" if jax is None else f"{jax['median'] / batches * 1e6:.1f}"])
     if not rows:
@@ -160,7 +161,8 @@ def profile_section(results):
             "forward, loss and backward passes and the optimizer update each repeated on one "
             "batch in a compiled loop; the step is a whole epoch of the compiled training loop "
             "over its batches, and \"other\" is what the step has beyond the four parts (the "
-            "batch gather, statistics, schedule, and the calls between kernels). The last "
+            "batch gather, statistics, schedule, and the calls between kernels; ~0 where the "
+            "parts, timed separately, add up to more than the step). The last "
             "column is JAX lax.scan's median epoch in this run (wall clock, its threads) per "
             "batch, for scale.\n\n"
             + table(["", "forward", "loss", "backward", "update", "other", "step",

@@ -15,14 +15,14 @@ So fastnn measures as it goes. Python runs the compiled loop in chunks (a fit: a
 of batches per call, fastnn/trainer.py; a prediction: one call per chunk of rows);
 ``ChunkThreads`` times each chunk and runs the next one on the setting that has been faster per
 batch for this product shape: one thread, or the BLAS as configured (OPENBLAS_NUM_THREADS,
-threadpoolctl, or one thread per core). It tries the other setting
-again after ``EXPLORE_FIRST`` chunks, waiting twice as long after each try that was slower (up
-to ``EXPLORE_MAX`` chunks), and switches at once when the setting in use gets slower than the
-other's last try. What it learns is kept per product shape for the process, so the next call
-starts from it. The first chunk of a new shape uses the conservative rule: the BLAS is limited
-to the cores that no other runnable task is using (the fewest seen in five readings of
-/proc/loadavg over about a millisecond; where that file does not exist, the 1-minute load
-average less one), at least one.
+threadpoolctl, or one thread per core). The second chunk of a new shape tries the other
+setting, and later tries come after ``EXPLORE_FIRST`` chunks, twice as long after each try that
+was slower (up to ``EXPLORE_MAX`` chunks); it switches at once when the setting in use gets
+slower than the other's last try. What it learns is kept per product shape for the process, so
+the next call starts from it. The first chunk of a new shape uses the conservative rule: the
+BLAS is limited to the cores that no other runnable task is using (the fewest seen in five
+readings of /proc/loadavg over about a millisecond; where that file does not exist, the
+1-minute load average less one), at least one.
 
 ``set_num_threads(n)`` fixes the count for every call instead, and ``set_num_threads(None)``
 returns to the automatic choice; the environment variable ``FASTNN_NUM_THREADS`` sets the
@@ -157,7 +157,7 @@ class ThreadChoice:
     def __init__(self, first):
         self.best = first
         self.seconds = {}
-        self.wait = EXPLORE_FIRST
+        self.wait = 1  # the second chunk tries the other setting: both measured at once
         self.since = 0
 
     def other(self):
