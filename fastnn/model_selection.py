@@ -105,8 +105,9 @@ def _single_threaded():
     return threadpool_limits(limits=1)
 
 
-def run_one(job, build_fn, X, y, options):
-    """Train and validate one run; never raises: errors go into the returned record.
+def run_one(job, build_fn, data, options):
+    """Train and validate one run on ``data`` = (X, y); never raises: errors go into the
+    returned record.
 
     ``job``: {"run", "setting", "fold", "seed", "train", "val"}; ``options``: {"epochs",
     "batch_size", "metric", "fit_options"}. Returns {"run", "setting", "fold", "seed", "score",
@@ -117,6 +118,7 @@ def run_one(job, build_fn, X, y, options):
               "seconds": 0.0}
     start = time.perf_counter()
     metric = options["metric"]
+    X, y = data
     try:
         with _single_threaded():
             model = build_fn(seed=job["seed"], **job["setting"])
@@ -143,11 +145,11 @@ def _failed(job, error):
 
 
 # ----------------------------------------------------------------------------- runners
-def _run_in_process(jobs, build_fn, X, y, options):
-    return [run_one(job, build_fn, X, y, options) for job in jobs]
+def _run_in_process(jobs, build_fn, data, options):
+    return [run_one(job, build_fn, data, options) for job in jobs]
 
 
-def _run_with_joblib(jobs, build_fn, X, y, options, n_jobs):
+def _run_with_joblib(jobs, build_fn, data, options, n_jobs):
     """Local processes (loky), each limited to one thread. If a worker process dies, joblib
     stops the pool: the runs finished by then are kept, the others reported with the error."""
     from joblib import Parallel, delayed, parallel_config
@@ -156,7 +158,7 @@ def _run_with_joblib(jobs, build_fn, X, y, options, n_jobs):
     try:
         with parallel_config(backend="loky", inner_max_num_threads=1):
             results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-                delayed(run_one)(job, build_fn, X, y, options) for job in jobs)
+                delayed(run_one)(job, build_fn, data, options) for job in jobs)
             for record in results:
                 records[record["run"]] = record
     except Exception as exc:  # joblib's TerminatedWorkerError and friends
@@ -172,10 +174,15 @@ def _worker_fastnn_version():
     return __version__
 
 
-def _run_on_dask(jobs, build_fn, X, y, options, address):
+def _data_task(data):
+    return data
+
+
+def _run_on_dask(jobs, build_fn, data, options, address):
     """Runs as tasks on the Dask cluster at ``address``. A run whose worker dies is retried by
     Dask on another worker; when Dask gives up (KilledWorker) the run is reported with that
-    error and the other runs are kept."""
+    error and the other runs are kept. The data is one task (not scattered), so Dask can
+    recompute it, and the results that a dead worker held, from the graph."""
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -203,24 +210,37 @@ def _run_on_dask(jobs, build_fn, X, y, options, address):
         if wrong:
             raise RuntimeError(f"Dask workers run another fastnn version than {__version__}: "
                                f"{wrong}; install the same version everywhere")
-        X_f, y_f = client.scatter([X, y], broadcast=True, hash=False)
         tag = uuid.uuid4().hex[:8]
-        futures = {client.submit(run_one, job, build_fn, X_f, y_f, options, pure=False,
-                                 key=f"fastnn-run-{tag}-{job['run']}"): job for job in jobs}
+        data_f = client.submit(_data_task, data, key=f"fastnn-data-{tag}")
+        waiting = list(reversed(jobs))
+        in_flight = {}
+        done = as_completed(loop=client.loop)
+
+        def top_up():
+            # one run per worker thread: a worker that dies takes only its own run with it
+            while waiting and len(in_flight) < max(1, sum(client.nthreads().values())):
+                job = waiting.pop()
+                future = client.submit(run_one, job, build_fn, data_f, options,
+                                       key=f"fastnn-run-{tag}-{job['run']}")
+                in_flight[future] = job
+                done.add(future)
+
+        top_up()
         records = {}
-        for future in as_completed(futures):
-            job = futures[future]
+        for future in done:
+            job = in_flight.pop(future)
             try:
                 records[job["run"]] = future.result()
             except Exception as exc:  # KilledWorker, a lost connection, ...
                 records[job["run"]] = _failed(job, f"{type(exc).__name__}: {exc}")
+            top_up()
     return [records[job["run"]] for job in jobs]
 
 
-def _dispatch(jobs, build_fn, X, y, options, n_jobs, scheduler):
+def _dispatch(jobs, build_fn, data, options, n_jobs, scheduler):
     address = scheduler or os.environ.get(SCHEDULER_ENV)
     if address:
-        return _run_on_dask(jobs, build_fn, X, y, options, address)
+        return _run_on_dask(jobs, build_fn, data, options, address)
     if n_jobs is None or n_jobs == -1:
         from joblib import cpu_count
 
@@ -229,8 +249,8 @@ def _dispatch(jobs, build_fn, X, y, options, n_jobs, scheduler):
         raise ValueError(f"n_jobs must be a positive integer, -1 or None, got {n_jobs!r}")
     n_jobs = min(int(n_jobs), len(jobs))
     if n_jobs == 1:
-        return _run_in_process(jobs, build_fn, X, y, options)
-    return _run_with_joblib(jobs, build_fn, X, y, options, n_jobs)
+        return _run_in_process(jobs, build_fn, data, options)
+    return _run_with_joblib(jobs, build_fn, data, options, n_jobs)
 
 
 # ----------------------------------------------------------------------------- results
@@ -294,7 +314,8 @@ class SweepResult:
         body = [[str(row["rank"]), *(str(row["setting"][n]) for n in self.names),
                  f"{row['mean']:.4f}", f"{row['std']:.4f}",
                  f"{row['runs'] - row['failed']}/{row['runs']}",
-                 row["errors"][0] if row["errors"] else ""] for row in self.rows]
+                 row["errors"][0].splitlines()[0] if row["errors"] else ""]
+                for row in self.rows]
         widths = [max(len(line[c]) for line in [head, *body]) for c in range(len(head))]
         return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
                          for line in [head, *body])
@@ -360,7 +381,7 @@ def sweep(build_fn, X, y, grid, *, cv=None, validation_fraction=0.2, epochs=20, 
                          "seed": run_seed(seed, run), "train": train, "val": val})
     options = {"epochs": epochs, "batch_size": batch_size, "metric": metric,
                "fit_options": fit_options}
-    runs = _dispatch(jobs, build_fn, X, y, options, n_jobs, scheduler)
+    runs = _dispatch(jobs, build_fn, (X, y), options, n_jobs, scheduler)
     return SweepResult(metric, list(grid), settings, splits, runs)
 
 
