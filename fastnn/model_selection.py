@@ -134,6 +134,10 @@ def run_one(job, build_fn, data, options):
             record["score"] = score
     except Exception as exc:  # a run's failure is data for the table, not a crash of the sweep
         record["error"] = f"{type(exc).__name__}: {exc}"
+        partial = getattr(exc, "history", None)  # fit's divergence error carries the curves
+        if partial is not None:
+            record["history"] = {k: list(v) for k, v in partial.history.items()}
+            record["epochs"] = len(partial.epoch)
     record["seconds"] = time.perf_counter() - start
     return record
 
