@@ -8,15 +8,16 @@
     model.fit(X, y, epochs=20, batch_size=32)
 """
 
-from . import initializers, losses, optimizers
+from . import initializers, losses, optimizers, schedules
 from .history import History
 from .layers import Dense, Layer
 from .losses import Huber
 from .model import Sequential
 from .model_file import ModelFileError, load_model
-from .optimizers import SGD
+from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, Nadam, RMSprop
 
 __version__ = "0.1.0"
 
-__all__ = ["Dense", "History", "Huber", "Layer", "ModelFileError", "SGD", "Sequential",
-           "initializers", "load_model", "losses", "optimizers", "__version__"]
+__all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "Dense", "History", "Huber", "Layer",
+           "ModelFileError", "Nadam", "RMSprop", "SGD", "Sequential", "initializers",
+           "load_model", "losses", "optimizers", "schedules", "__version__"]

@@ -28,6 +28,7 @@ class Trainer:
             model._opt_state = model.optimizer.initial_state(model.plan.n_params, dtype)
         self.opt_hyper = model.optimizer.hyper()
         self.sched_code, self.sched_spec = model.optimizer.schedule()
+        self.clip_norm, self.clip_value = model.optimizer.clipping()
         self.y_spread = metrics_mod.sum_of_squares_about_mean(Y.astype(np.float64))
         self.stats = np.zeros(train_kernels.N_STATS)
 
@@ -46,8 +47,9 @@ class Trainer:
             self.ops, self.opf, m.params, m.grads, m.state, self.acts, self.deltas,
             self.x_batch, self.y_batch,
             m.loss.code, m.loss_param, m.fused_output, m.accuracy_rule, m.threshold,
-            m.optimizer.code, self.opt_hyper, m._opt_state, m.optimizer.learning_rate,
-            self.sched_code, self.sched_spec, m._iterations, self.stats)
+            m.optimizer.code, self.opt_hyper, m._opt_state,
+            self.sched_code, self.sched_spec, m.optimizer.decay, self.n_batches,
+            self.clip_norm, self.clip_value, m._iterations, self.stats)
 
     def diverged(self):
         return bool(self.stats[train_kernels.STAT_NONFINITE])

@@ -1,7 +1,7 @@
 """The compiled training loop, prediction and gradient entry points.
 
 ``train_batches`` runs batches [first, stop) of one epoch with no Python in between: gather the
-batch's rows in the epoch's order, forward, loss, backward, learning rate from the schedule,
+batch's rows in the epoch's order, forward, loss, backward, gradient clipping, scheduled rate,
 optimizer step. Python calls it once per epoch (or per chunk of an epoch) with a fresh
 permutation; the model's tables and buffers are plain arrays, so one compilation per dtype serves
 every architecture, optimizer and schedule.
@@ -15,8 +15,7 @@ import math
 from ._jit import kernel
 from .losses import count_correct, loss_and_gradient
 from .network import backward, forward, op_view
-from .optimizers import optimizer_step
-from .schedules import scheduled_rate
+from .optimizers import apply_update
 
 # stats slots
 STAT_LOSS, STAT_ROWS, STAT_CORRECT, STAT_ABS_ERR, STAT_SQ_ERR, STAT_NONFINITE, STAT_LR = range(7)
@@ -53,8 +52,8 @@ def accumulate_errors(out, y, stats):
 def train_batches(x_all, y_all, order, first, stop, batch_size,
                   ops, opf, params, grads, state, acts, deltas, x_batch, y_batch,
                   loss_code, loss_param, fused_output, accuracy_rule, threshold,
-                  opt_code, opt_hyper, opt_state, base_lr, sched_code, sched_spec,
-                  counters, stats):
+                  opt_code, opt_hyper, opt_state, sched_code, sched_spec, lr_decay,
+                  steps_per_epoch, clip_norm, clip_value, counters, stats):
     """Train on batches [first, stop); return the index of the batch after the last one run
     (earlier than ``stop`` when the loss became NaN or infinite: that batch's update is skipped
     and stats[STAT_NONFINITE] is set)."""
@@ -76,8 +75,8 @@ def train_batches(x_all, y_all, order, first, stop, batch_size,
             return b
         backward(ops, opf, params, grads, state, xb, acts, deltas, fused_output)
         t = counters[COUNT_UPDATES]
-        lr = scheduled_rate(sched_code, sched_spec, base_lr, t)
-        optimizer_step(opt_code, opt_hyper, params, grads, opt_state, lr, t + 1)
+        lr = apply_update(opt_code, opt_hyper, params, grads, opt_state, sched_code, sched_spec,
+                          lr_decay, steps_per_epoch, clip_norm, clip_value, t)
         counters[COUNT_UPDATES] = t + 1
         stats[STAT_LOSS] += loss * rows
         stats[STAT_ROWS] += rows
