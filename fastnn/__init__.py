@@ -8,7 +8,10 @@
     model.fit(X, y, epochs=20, batch_size=32)
 """
 
-from . import initializers, losses, optimizers, schedules
+from . import callbacks, initializers, losses, optimizers, schedules
+from .callbacks import (Callback, CSVLogger, EarlyStopping, LearningRateScheduler,
+                        ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN)
+from .diagnostics import GradientMonitor, ewma
 from .history import History
 from .layers import Dense, Layer
 from .losses import Huber
@@ -18,6 +21,8 @@ from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, Nadam, RMSprop
 
 __version__ = "0.1.0"
 
-__all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "Dense", "History", "Huber", "Layer",
-           "ModelFileError", "Nadam", "RMSprop", "SGD", "Sequential", "initializers",
-           "load_model", "losses", "optimizers", "schedules", "__version__"]
+__all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "CSVLogger", "Callback", "Dense",
+           "EarlyStopping", "GradientMonitor", "History", "Huber", "Layer",
+           "LearningRateScheduler", "ModelCheckpoint", "ModelFileError", "Nadam", "RMSprop",
+           "ReduceLROnPlateau", "SGD", "Sequential", "TerminateOnNaN", "callbacks", "ewma",
+           "initializers", "load_model", "losses", "optimizers", "schedules", "__version__"]

@@ -11,7 +11,6 @@ import numpy as np
 from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
-from .history import History
 from .kernels import losses as loss_kernels
 from .kernels import training as train_kernels
 from .layers import Layer
@@ -221,15 +220,25 @@ class Sequential:
         return X, Y
 
     # ----------------------------------------------------------------- training
-    def fit(self, X, y, epochs=1, batch_size=32, shuffle=True, verbose=0, drop_last=False):
-        """Train for ``epochs`` passes over (X, y); return a History.
+    def fit(self, X, y, epochs=1, batch_size=32, shuffle=True, verbose=0, drop_last=False,
+            validation_data=None, validation_split=0.0, callbacks=None, progress=None):
+        """Train for ``epochs`` passes over (X, y); return a History (also ``self.history``).
 
         ``batch_size`` = 1 is stochastic gradient descent, ``None`` or len(X) is batch gradient
         descent. An epoch makes ceil(n / batch_size) updates, the last batch smaller when the
         size does not divide n (floor(n / batch_size) with ``drop_last=True``).
+        ``validation_data=(X_val, y_val)`` or ``validation_split`` (the last fraction of the
+        rows, taken before shuffling) adds "val_" values to the logs. ``callbacks``: a list of
+        fastnn.callbacks.Callback. ``verbose=1`` prints one line per epoch. ``progress(epoch,
+        batches_done, n_batches)`` is called between the compiled chunks of each epoch.
+        A diverging loss, and Ctrl-C, are handled as docs/training.md says (fastnn.fit_loop).
         """
+        from . import callbacks as callbacks_mod
+        from .fit_loop import run_fit, split_validation
+
         self._require_compiled()
         X, Y = self._data(X, y)
+        X, Y, validation = split_validation(self, X, Y, validation_data, validation_split)
         n = X.shape[0]
         batch_size = n if batch_size is None else batch_size
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
@@ -237,19 +246,30 @@ class Sequential:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
             raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-        trainer = Trainer(self, X, Y, batch_size, drop_last)
-        history = History()
-        for epoch in range(int(epochs)):
-            try:
-                values = trainer.run_epoch(shuffle)
-            except FloatingPointError as exc:
-                raise FloatingPointError(f"epoch {epoch + 1}: {exc}") from None
-            history.record(epoch, values)
-            if verbose:
-                shown = " - ".join(f"{k}: {v:.4f}" for k, v in values.items())
-                print(f"Epoch {epoch + 1}/{epochs} - {shown}")
-        self.history = history
-        return history
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        if progress is not None and not callable(progress):
+            raise ValueError(f"progress must be a callable, got {progress!r}")
+        callbacks = callbacks_mod.check_callbacks(callbacks)
+        if verbose:
+            callbacks.insert(0, callbacks_mod.EpochLogger())
+        monitor = any(cb.needs_layer_stats for cb in callbacks)
+        trainer = Trainer(self, X, Y, batch_size, drop_last, monitor_layers=monitor)
+        return run_fit(self, trainer, int(epochs), shuffle, validation, callbacks, progress)
+
+    def diagnose(self, X, y, batch_size=PREDICT_CHUNK, print_fn=print):
+        """Gradient diagnostics of the current weights on (X, y): per layer the gradient norm
+        (of the mean loss over all rows), the weight norm, the NaN/inf fraction and the dead
+        ReLU units, and the vanishing/exploding/dying-ReLU flags. Prints the report with
+        ``print_fn`` (None: silent) and returns a fastnn.diagnostics.Diagnostics."""
+        from .diagnostics import diagnose
+
+        self._require_compiled()
+        X, Y = self._data(X, y)
+        result = diagnose(self, X, Y, batch_size)
+        if print_fn is not None:
+            print_fn(result.report())
+        return result
 
     # ----------------------------------------------------------------- inference
     def predict(self, X, batch_size=PREDICT_CHUNK):
@@ -268,7 +288,10 @@ class Sequential:
     def evaluate(self, X, y, batch_size=PREDICT_CHUNK):
         """{"loss": mean loss, metric: value, ...} on (X, y) with the current weights."""
         self._require_compiled()
-        X, Y = self._data(X, y)
+        return self._scores(*self._data(X, y), batch_size)
+
+    def _scores(self, X, Y, batch_size=PREDICT_CHUNK):
+        """evaluate on checked arrays (fit's validation calls it every epoch)."""
         out = self._forward_all(X, batch_size)
         scratch = np.empty_like(out)
         loss = loss_kernels.loss_and_gradient(self.loss.code, out, Y, scratch, self.loss_param,

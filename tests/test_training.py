@@ -151,3 +151,13 @@ def test_sparse_categorical_training(rng):
     model.fit(X, y, epochs=40, batch_size=16)
     assert model.evaluate(X, y)["accuracy"] > 0.9
     assert np.allclose(model.predict(X).sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_a_rate_changed_between_fits_is_used(rng):
+    X = rng.standard_normal((20, 2))
+    y = rng.standard_normal(20)
+    model = fn.Sequential([fn.Dense(1)], input_dim=2, seed=0)
+    model.compile(optimizer=fn.SGD(0.1), loss="mse")
+    model.fit(X, y, epochs=1)
+    model.optimizer.learning_rate = 0.01
+    assert model.fit(X, y, epochs=1).history["lr"] == [0.01]

@@ -8,11 +8,14 @@ every architecture, optimizer and schedule.
 
 ``counters`` (int64): [0] updates done so far in the run (the step t of the schedule/optimizer).
 ``stats`` (float64), accumulated over the batches run: see the STAT_* indices below.
+``monitor``: the per-layer diagnostics arrays of fastnn/kernels/diagnostics.py; with zero rows
+(the default of a fit without a GradientMonitor) nothing is recorded.
 """
 
 import math
 
 from ._jit import kernel
+from .diagnostics import record_gradients, record_updates
 from .losses import count_correct, loss_and_gradient
 from .network import backward, forward, op_view
 from .optimizers import apply_update
@@ -53,12 +56,13 @@ def train_batches(x_all, y_all, order, first, stop, batch_size,
                   ops, opf, params, grads, state, acts, deltas, x_batch, y_batch,
                   loss_code, loss_param, fused_output, accuracy_rule, threshold,
                   opt_code, opt_hyper, opt_state, sched_code, sched_spec, lr_decay,
-                  steps_per_epoch, clip_norm, clip_value, counters, stats):
+                  steps_per_epoch, clip_norm, clip_value, counters, stats, monitor):
     """Train on batches [first, stop); return the index of the batch after the last one run
     (earlier than ``stop`` when the loss became NaN or infinite: that batch's update is skipped
     and stats[STAT_NONFINITE] is set)."""
     n = order.shape[0]
     last = ops.shape[0] - 1
+    monitoring = monitor[0].shape[0] > 0
     for b in range(first, stop):
         start = b * batch_size
         end = min(start + batch_size, n)
@@ -74,9 +78,13 @@ def train_batches(x_all, y_all, order, first, stop, batch_size,
             stats[STAT_NONFINITE] = 1.0
             return b
         backward(ops, opf, params, grads, state, xb, acts, deltas, fused_output)
+        if monitoring:
+            record_gradients(monitor, ops, params, grads, acts, rows)
         t = counters[COUNT_UPDATES]
         lr = apply_update(opt_code, opt_hyper, params, grads, opt_state, sched_code, sched_spec,
                           lr_decay, steps_per_epoch, clip_norm, clip_value, t)
+        if monitoring:
+            record_updates(monitor, params)
         counters[COUNT_UPDATES] = t + 1
         stats[STAT_LOSS] += loss * rows
         stats[STAT_ROWS] += rows
