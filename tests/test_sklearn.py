@@ -267,6 +267,16 @@ def test_digits_accuracy_at_least_that_of_scikit_learns_mlp():
     assert min(ours) > 0.9
 
 
+def test_a_fastnn_schedule_as_learning_rate_init():
+    X, y = make_classification(40, 3, n_informative=2, n_redundant=0, random_state=0)
+    schedule = fn.schedules.StepDecay(0.1, factor=0.5, every=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier((4,), solver="sgd", learning_rate_init=schedule, max_iter=3,
+                            random_state=0).fit(X, y)
+    assert clf.model_.history.history["lr"] == pytest.approx([0.1, 0.05, 0.025])
+
+
 def test_fastnn_optimizer_instance_as_solver():
     X, y = make_classification(40, 3, n_informative=2, n_redundant=0, random_state=0)
     solver = fn.optimizers.SGD(learning_rate=0.3)
