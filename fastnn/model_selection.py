@@ -128,6 +128,9 @@ def run_one(job, build_fn, data, options):
                                 **copy.deepcopy(options["fit_options"]))
             record["history"] = {k: list(v) for k, v in history.history.items()}
             record["epochs"] = len(history.epoch)
+            if history.stop_reason == "diverged":  # stopped quietly, by TerminateOnNaN
+                raise FloatingPointError(f"the loss became NaN or infinite in epoch "
+                                         f"{record['epochs']}; training stopped")
             score = float(model.evaluate(X[val], y[val])[metric])
             if not np.isfinite(score):
                 raise FloatingPointError(f"the validation {metric} is {score}: the run diverged")

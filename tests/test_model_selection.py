@@ -4,6 +4,7 @@ process, in local worker processes and on a Dask distributed cluster."""
 import multiprocessing
 import os
 import signal
+import warnings
 
 import numpy as np
 import pytest
@@ -148,11 +149,17 @@ def test_sweep_with_the_ready_made_mlp_and_folds():
     assert len({run["seed"] for run in result.runs}) == 6
 
 
-def test_a_diverging_run_is_reported_and_the_others_kept():
+@pytest.mark.parametrize("fit_options", [None, {"callbacks": [fn.TerminateOnNaN()]}])
+def test_a_diverging_run_is_reported_and_the_others_kept(fit_options):
     X, y = _data()
     X = X * 1e3  # with a huge learning rate this overflows float32 at once
-    result = ms.sweep(build, X, y, {"learning_rate": [0.01, 1e30]}, epochs=EPOCHS, n_jobs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # TerminateOnNaN's warning
+        result = ms.sweep(build, X, y, {"learning_rate": [0.01, 1e30]}, epochs=EPOCHS,
+                          n_jobs=1, fit_options=fit_options)
     good, bad = result.rows
+    diverged = result.runs[1]
+    assert diverged["epochs"] == 1 and np.isnan(diverged["history"]["loss"][0])
     assert good["setting"] == {"learning_rate": 0.01} and good["failed"] == 0
     assert np.isfinite(good["mean"])
     assert bad["failed"] == 1 and np.isnan(bad["mean"])
