@@ -8,16 +8,18 @@
     model.fit(X, y, epochs=20, batch_size=32)
 """
 
-from . import callbacks, initializers, losses, optimizers, schedules
+from . import callbacks, initializers, losses, optimizers, regularizers, schedules
 from .callbacks import (Callback, CSVLogger, EarlyStopping, LearningRateScheduler,
                         ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN)
 from .diagnostics import GradientMonitor, ewma
 from .history import History
-from .layers import Dense, Layer
+from .layers import Activation, BatchNormalization, Dense, Dropout, Layer, Maxout, PReLU
 from .losses import Huber
 from .model import Sequential
 from .model_file import ModelFileError, load_model
 from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, Nadam, RMSprop
+from .perceptron import Perceptron
+from .regularizers import l1, l1_l2, l2
 
 __version__ = "0.1.0"
 
@@ -25,4 +27,6 @@ __all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "CSVLogger", "Callback", "Den
            "EarlyStopping", "GradientMonitor", "History", "Huber", "Layer",
            "LearningRateScheduler", "ModelCheckpoint", "ModelFileError", "Nadam", "RMSprop",
            "ReduceLROnPlateau", "SGD", "Sequential", "TerminateOnNaN", "callbacks", "ewma",
-           "initializers", "load_model", "losses", "optimizers", "schedules", "__version__"]
+           "initializers", "load_model", "losses", "optimizers", "schedules", "__version__",
+           "Activation", "BatchNormalization", "Dropout", "Maxout", "PReLU", "Perceptron",
+           "l1", "l1_l2", "l2", "regularizers"]

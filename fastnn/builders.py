@@ -22,6 +22,7 @@ import numpy as np
 
 from . import layers as layers_mod
 from . import optimizers as optimizers_mod
+from . import regularizers
 from .model import Sequential
 
 TASKS = {
@@ -60,7 +61,7 @@ def mlp(task, n_outputs=1, *, hidden=(64,), activation="relu", dropout=0.0, batc
         raise ValueError(f"l2 must be >= 0, got {l2!r}")
     output_activation, loss, metric = TASKS[task]
     units = 1 if task == "binary" else int(n_outputs)
-    regularizer = {"kernel_regularizer": layers_mod.l2(l2)} if l2 else {}
+    regularizer = {"kernel_regularizer": regularizers.l2(l2)} if l2 else {}
     stack = []
     for width in hidden:
         if batchnorm:

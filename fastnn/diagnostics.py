@@ -365,7 +365,8 @@ def diagnose(model, X, Y, batch_size=1024, thresholds=None):
         rows = xb.shape[0]
         loss += rows * _tk.batch_gradients(xb, yb, ops, opf, model.params, model.grads,
                                            model.state, acts, deltas, model.loss.code,
-                                           model.loss_param, model.fused_output)
+                                           model.loss_param, model.fused_output,
+                                           model._mask_seed, model._iterations[0])
         total += rows * model.grads
         _k.mark_active_units(ops, table, acts, rows, active)
     total /= n

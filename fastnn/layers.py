@@ -1,13 +1,38 @@
 """Layers: each one describes itself to the plan (fastnn.plan) as one op of the compiled network.
 
 A layer is built once its input width is known; it then reports its output width, the shapes
-of its trainable parameters (stored in the model's flat buffer in that order) and the size of its
-non-trainable state. After the model allocates the buffers, the layer holds views into them
-(``Dense.kernel``, ``Dense.bias``), so writing to a view writes the model's parameters.
+of its trainable parameters (stored in the model's flat buffer in that order), the shapes of its
+non-trainable state (stored in the model's flat state buffer) and the scratch space its kernels
+need in the workspace. After the model allocates the buffers, the layer holds views into them
+(``Dense.kernel``, ``BatchNormalization.moving_mean``, ...), so writing to a view writes the
+model's values. The formulas are in the kernels (fastnn/kernels/) and docs/layers/.
 """
 
+import math
+
+import numpy as np
+
 from . import activations, initializers
+from . import regularizers as regularizers_mod
+from .kernels import batchnorm as batchnorm_kernels
 from .kernels import network
+
+
+def _positive_int(what, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _number_in(what, value, low, high, high_included):
+    """A float in [low, high] (or [low, high)); ValueError naming ``what`` otherwise."""
+    ok = (not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+          and math.isfinite(value) and low <= value and (value <= high if high_included
+                                                         else value < high))
+    if not ok:
+        bracket = "]" if high_included else ")"
+        raise ValueError(f"{what} must be a number in [{low}, {high}{bracket}, got {value!r}")
+    return float(value)
 
 
 class Layer:
@@ -33,35 +58,47 @@ class Layer:
         """[(name, shape), ...] of the trainable parameters, in flat-buffer order."""
         return []
 
+    def state_shapes(self):
+        """[(name, shape), ...] of the non-trainable state (e.g. running statistics)."""
+        return []
+
     def state_size(self):
-        """Number of non-trainable state values (e.g. running statistics)."""
+        """Number of non-trainable state values."""
+        return sum(int(np.prod(shape)) for _, shape in self.state_shapes())
+
+    def scratch_size(self, rows):
+        """Workspace values the op's kernels need beyond its output, for batches of ``rows``."""
         return 0
 
     def initialize(self, rng):
-        """Fill the parameter views (set by the model) with initial values from ``rng``."""
+        """Fill the parameter and state views (set by the model) with initial values."""
 
     def op_settings(self):
         """(activation code, [float settings]) for the op row of this layer."""
         return activations.code_of("linear"), [0.0]
+
+    def op_ints(self):
+        """{integer column: value} for the op row, beyond the columns every op fills."""
+        return {}
 
     def get_config(self):
         return {"class": type(self).__name__, "name": self.name}
 
 
 class Dense(Layer):
-    """Fully connected layer: y = activation(x @ kernel + bias), kernel of shape (n_in, units)."""
+    """Fully connected layer: y = activation(x @ kernel + bias), kernel of shape (n_in, units).
+    ``kernel_regularizer`` (fn.l1, fn.l2, fn.l1_l2) adds a penalty on the kernel to the loss."""
 
     kind = network.DENSE
 
     def __init__(self, units, activation=None, kernel_initializer="auto",
-                 bias_initializer="zeros", name=None):
+                 bias_initializer="zeros", kernel_regularizer=None, name=None):
         super().__init__(name)
-        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-            raise ValueError(f"Dense units must be a positive integer, got {units!r}")
-        self.units = units
+        self.units = _positive_int("Dense units", units)
         self.activation = activations.resolve(activation)
         self.kernel_initializer = initializers.get(kernel_initializer, self.activation)
         self.bias_initializer = initializers.get(bias_initializer, self.activation)
+        self.kernel_regularizer = regularizers_mod.get(kernel_regularizer)
         self.kernel = None
         self.bias = None
 
@@ -77,15 +114,188 @@ class Dense(Layer):
 
     def op_settings(self):
         return (activations.code_of(self.activation),
-                [activations.default_parameter(self.activation)])
+                [activations.default_parameter(self.activation),
+                 *_penalty_coefficients(self.kernel_regularizer)])
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": self.activation,
                 "kernel_initializer": self.kernel_initializer.get_config(),
-                "bias_initializer": self.bias_initializer.get_config()}
+                "bias_initializer": self.bias_initializer.get_config(),
+                "kernel_regularizer": _regularizer_config(self.kernel_regularizer)}
 
 
-LAYERS = {cls.__name__: cls for cls in (Dense,)}
+def _penalty_coefficients(regularizer):
+    """[l1, l2] for the op's L1 and L2 columns."""
+    return [0.0, 0.0] if regularizer is None else [regularizer.l1, regularizer.l2]
+
+
+def _regularizer_config(regularizer):
+    return None if regularizer is None else regularizer.get_config()
+
+
+class Activation(Layer):
+    """y = activation(x), element-wise (softmax: over each row): the layer form of Dense's
+    ``activation=`` argument, e.g. after BatchNormalization."""
+
+    kind = network.ACTIVATION
+
+    def __init__(self, activation, name=None):
+        super().__init__(name)
+        self.activation = activations.resolve(activation)
+
+    def scratch_size(self, rows):
+        return self.n_out  # a zero bias for the fused bias-and-activate kernel
+
+    def op_settings(self):
+        return (activations.code_of(self.activation),
+                [activations.default_parameter(self.activation)])
+
+    def get_config(self):
+        return {**super().get_config(), "activation": self.activation}
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training y = x * m / (1 - rate) with m ~ Bernoulli(1 - rate) per
+    element; in predict and evaluate y = x. ``rate`` in [0, 1)."""
+
+    kind = network.DROPOUT
+
+    def __init__(self, rate, name=None):
+        super().__init__(name)
+        self.rate = _number_in("Dropout rate", rate, 0.0, 1.0, high_included=False)
+
+    def op_settings(self):
+        return activations.code_of("linear"), [0.0, self.rate]
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate}
+
+
+class BatchNormalization(Layer):
+    """Per-feature normalisation: batch statistics in training, running statistics in
+    inference, then gamma * xhat + beta. ``momentum`` is Keras's (PyTorch's is 1 - momentum)."""
+
+    kind = network.BATCHNORM
+
+    def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, name=None):
+        super().__init__(name)
+        self.momentum = _number_in("BatchNormalization momentum", momentum, 0.0, 1.0,
+                                   high_included=True)
+        self.epsilon = _number_in("BatchNormalization epsilon", epsilon, 0.0, math.inf,
+                                  high_included=False)
+        if self.epsilon == 0.0:
+            raise ValueError("BatchNormalization epsilon must be > 0, got 0")
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.gamma = self.beta = self.moving_mean = self.moving_variance = None
+
+    def parameter_shapes(self):
+        return ([("gamma", (self.n_out,))] if self.scale else []) + \
+            ([("beta", (self.n_out,))] if self.center else [])
+
+    def state_shapes(self):
+        return [("moving_mean", (self.n_out,)), ("moving_variance", (self.n_out,))]
+
+    def scratch_size(self, rows):
+        return network.BATCHNORM_SCRATCH * self.n_out
+
+    def initialize(self, rng):
+        if self.scale:
+            self.gamma[...] = 1.0
+        if self.center:
+            self.beta[...] = 0.0
+        self.moving_mean[...] = 0.0
+        self.moving_variance[...] = 1.0
+
+    def op_settings(self):
+        return activations.code_of("linear"), [0.0, self.momentum, self.epsilon]
+
+    def op_ints(self):
+        flags = (batchnorm_kernels.CENTER if self.center else 0) | \
+            (batchnorm_kernels.SCALE if self.scale else 0)
+        return {network.FLAGS: flags}
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale}
+
+
+class PReLU(Layer):
+    """y = x if x > 0 else alpha_j x, with one trainable slope alpha_j per unit.
+    ``alpha_initializer``: a number (the initial slope, default 0.25 as in PyTorch) or an
+    initializer."""
+
+    kind = network.PRELU
+
+    def __init__(self, alpha_initializer=0.25, name=None):
+        super().__init__(name)
+        if isinstance(alpha_initializer, bool):
+            raise ValueError(f"PReLU alpha_initializer must be a number or an initializer, got "
+                             f"{alpha_initializer!r}")
+        if isinstance(alpha_initializer, (int, float, np.integer, np.floating)):
+            alpha_initializer = initializers.Constant(alpha_initializer)
+        self.alpha_initializer = initializers.get(alpha_initializer)
+        self.alpha = None
+
+    def parameter_shapes(self):
+        return [("alpha", (self.n_out,))]
+
+    def initialize(self, rng):
+        self.alpha[...] = self.alpha_initializer(self.alpha.shape, rng)
+
+    def get_config(self):
+        return {**super().get_config(),
+                "alpha_initializer": self.alpha_initializer.get_config()}
+
+
+class Maxout(Layer):
+    """y_u = max_k (x @ kernel[:, u, k] + bias[u, k]) for k < pieces (Goodfellow et al. 2013).
+    Each piece is initialised as a Dense kernel of shape (n_in, units)."""
+
+    kind = network.MAXOUT
+
+    def __init__(self, units, pieces, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, name=None):
+        super().__init__(name)
+        self.units = _positive_int("Maxout units", units)
+        self.pieces = _positive_int("Maxout pieces", pieces)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers_mod.get(kernel_regularizer)
+        self.kernel = None
+        self.bias = None
+
+    def output_width(self, n_in):
+        return self.units
+
+    def parameter_shapes(self):
+        return [("kernel", (self.n_in, self.units, self.pieces)),
+                ("bias", (self.units, self.pieces))]
+
+    def scratch_size(self, rows):
+        return rows * self.units * self.pieces  # the pre-activations of every piece
+
+    def initialize(self, rng):
+        for k in range(self.pieces):
+            self.kernel[:, :, k] = self.kernel_initializer((self.n_in, self.units), rng)
+            self.bias[:, k] = self.bias_initializer((self.units,), rng)
+
+    def op_settings(self):
+        return (activations.code_of("linear"),
+                [0.0, *_penalty_coefficients(self.kernel_regularizer)])
+
+    def op_ints(self):
+        return {network.PIECES: self.pieces}
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "pieces": self.pieces,
+                "kernel_initializer": self.kernel_initializer.get_config(),
+                "bias_initializer": self.bias_initializer.get_config(),
+                "kernel_regularizer": _regularizer_config(self.kernel_regularizer)}
+
+
+LAYERS = {cls.__name__: cls for cls in (Dense, Activation, Dropout, BatchNormalization, PReLU,
+                                         Maxout)}
 
 
 def from_config(config):

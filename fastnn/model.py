@@ -13,6 +13,7 @@ from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
 from .kernels import losses as loss_kernels
 from .kernels import training as train_kernels
+from .kernels.regularization import regularization_penalty
 from .layers import Layer
 from .plan import Plan
 from .trainer import Trainer
@@ -78,11 +79,17 @@ class Sequential:
         self.state = np.zeros(self.plan.n_state, dtype=self.dtype)
         init_rng = np.random.default_rng([self.seed, 0])
         self._shuffle_rng = np.random.default_rng([self.seed, 1])
-        for layer, offsets in zip(self.layers, self.plan.param_offsets):
+        for layer, offsets, s_off in zip(self.layers, self.plan.param_offsets,
+                                         self.plan.state_offsets):
             for pname, (offset, shape) in offsets.items():
                 size = int(np.prod(shape))
                 setattr(layer, pname, self.params[offset:offset + size].reshape(shape))
+            for sname, shape in layer.state_shapes():
+                size = int(np.prod(shape))
+                setattr(layer, sname, self.state[s_off:s_off + size].reshape(shape))
+                s_off += size
             layer.initialize(init_rng)
+        self._mask_seed = np.uint64(self.seed % 2**64)
         self._iterations = np.zeros(1, dtype=np.int64)
         self._opt_state = None
         return self
@@ -296,20 +303,33 @@ class Sequential:
         scratch = np.empty_like(out)
         loss = loss_kernels.loss_and_gradient(self.loss.code, out, Y, scratch, self.loss_param,
                                               False)
-        result = {"loss": float(loss)}
+        result = {"loss": float(loss) + self.penalty()}
         for name in self.metrics:
             result[name] = metrics_mod.from_predictions(name, out, Y, self.accuracy_rule,
                                                         self.threshold)
         return result
 
-    def compute_gradients(self, X, y):
-        """The gradient of the mean loss over (X, y), all rows as one batch, in the layout of
-        ``params`` (a new array)."""
+    def penalty(self):
+        """The weight penalty of the kernel regularizers at the current parameters (0.0 when
+        there are none); part of every loss the model reports."""
+        self._require_built()
+        if not any(getattr(layer, "kernel_regularizer", None) for layer in self.layers):
+            return 0.0
+        return float(regularization_penalty(self.plan.ops, self.plan.opf, self.params,
+                                            self.grads, False))
+
+    def compute_gradients(self, X, y, return_loss=False):
+        """The gradient of the mean loss (plus the weight penalty) over (X, y), all rows as one
+        batch, in the layout of ``params`` (a new array); ``(loss, gradient)`` with
+        ``return_loss``. It runs in training mode: BatchNorm uses the batch's statistics (its
+        running statistics are not changed) and Dropout the masks of update step
+        ``iterations``, the step the next training update will take."""
         self._require_compiled()
         X, Y = self._data(X, y)
         ops, opf, workspace = self.plan.tables(X.shape[0])
         acts = np.empty(workspace, dtype=self.dtype)
         deltas = np.empty(workspace, dtype=self.dtype)
-        train_kernels.batch_gradients(X, Y, ops, opf, self.params, self.grads, self.state, acts,
-                                      deltas, self.loss.code, self.loss_param, self.fused_output)
-        return self.grads.copy()
+        loss = train_kernels.batch_gradients(
+            X, Y, ops, opf, self.params, self.grads, self.state, acts, deltas, self.loss.code,
+            self.loss_param, self.fused_output, self._mask_seed, self._iterations[0])
+        return (float(loss), self.grads.copy()) if return_loss else self.grads.copy()

@@ -1,8 +1,9 @@
 """The plan: a built model as the integer and float tables that the compiled kernels run.
 
 See fastnn/kernels/network.py for the meaning of the columns. Parameter offsets are fixed when
-the model is built; activation-workspace offsets depend on the largest batch a call will run,
-so ``tables(max_rows)`` fills them in for each call that needs a workspace.
+the model is built; activation-workspace offsets (each op's output, then its scratch) depend on
+the largest batch a call will run, so ``tables(max_rows)`` fills them in for each call that needs
+a workspace.
 """
 
 import numpy as np
@@ -44,13 +45,17 @@ class Plan:
             self.ops[i, [net.KIND, net.ACT, net.N_IN, net.N_OUT, net.P_OFF, net.S_OFF]] = (
                 layer.kind, act, n_in_op, self.widths[i], first, self.state_offsets[i])
             self.opf[i, :len(floats)] = floats
+            for column, value in layer.op_ints().items():
+                self.ops[i, column] = value
             n_in_op = self.widths[i]
 
     def tables(self, max_rows):
         """(ops, opf, workspace length) for batches of at most ``max_rows`` rows."""
         ops = self.ops.copy()
         offset = 0
-        for i, width in enumerate(self.widths):
+        for i, (layer, width) in enumerate(zip(self.layers, self.widths)):
             ops[i, net.A_OFF] = offset
             offset += max_rows * width
+            ops[i, net.W_OFF] = offset
+            offset += layer.scratch_size(max_rows)
         return ops, self.opf, offset

@@ -57,7 +57,8 @@ class Trainer:
             m.loss.code, m.loss_param, m.fused_output, m.accuracy_rule, m.threshold,
             m.optimizer.code, self.opt_hyper, m._opt_state,
             sched_code, sched_spec, m.optimizer.decay, self.n_batches,
-            self.clip_norm, self.clip_value, m._iterations, self.stats, self.monitor)
+            self.clip_norm, self.clip_value, m._mask_seed, m._iterations, self.stats,
+            self.monitor)
 
     def diverged(self):
         return bool(self.stats[train_kernels.STAT_NONFINITE])

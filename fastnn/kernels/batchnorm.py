@@ -1,0 +1,109 @@
+"""Batch normalisation over the rows of a batch, per feature j (Ioffe and Szegedy 2015).
+
+Training, with B rows, batch mean mu_j and biased batch variance v_j = mean_i (x_ij - mu_j)^2:
+
+    xhat_ij = (x_ij - mu_j) / sqrt(v_j + eps),   y_ij = gamma_j xhat_ij + beta_j
+    backward dbeta_j = sum_i dy_ij,  dgamma_j = sum_i dy_ij xhat_ij,
+             dx_ij = gamma_j / (B sqrt(v_j + eps)) (B dy_ij - dbeta_j - xhat_ij dgamma_j)
+    running statistics, after the update (as torch.nn.BatchNorm1d with its momentum = 1 - m):
+             mean_j <- m mean_j + (1 - m) mu_j
+             var_j  <- m var_j + (1 - m) v_j B / (B - 1)   (the unbiased variance; skipped when
+                                                             B = 1, where it is undefined)
+Inference: y_ij = gamma_j (x_ij - mean_j) / sqrt(var_j + eps) + beta_j.
+
+With B = 1 the batch variance is 0, so xhat = 0, y = beta and dx = 0: finite, no NaN.
+``flags`` says which of gamma (SCALE) and beta (CENTER) exist; they are stored gamma first, then
+beta, at ``p_off``. The running mean then the running variance are at ``s_off`` of the state.
+``scratch`` (4 n values of the activation workspace) keeps mu, v, 1 / sqrt(v + eps) and
+gamma / sqrt(v + eps) of the last forward for the backward pass; ``work`` (2 n values of the
+gradient workspace) holds the backward's column sums.
+"""
+
+import math
+
+from ._jit import kernel
+
+CENTER, SCALE = 1, 2
+
+
+@kernel
+def batchnorm_forward(x, params, p_off, flags, state, s_off, eps, training, scratch, y):
+    rows, n = x.shape
+    scale = (flags & SCALE) != 0
+    center = (flags & CENTER) != 0
+    beta_off = p_off + n if scale else p_off
+    mean = scratch[:n]
+    var = scratch[n:2 * n]
+    inv_std = scratch[2 * n:3 * n]
+    mul = scratch[3 * n:4 * n]
+    if training:
+        for j in range(n):
+            mean[j] = 0.0
+            var[j] = 0.0
+        for i in range(rows):
+            for j in range(n):
+                mean[j] += x[i, j]
+        for j in range(n):
+            mean[j] = mean[j] / rows
+        for i in range(rows):
+            for j in range(n):
+                d = x[i, j] - mean[j]
+                var[j] += d * d
+        for j in range(n):
+            var[j] = var[j] / rows
+    else:
+        for j in range(n):
+            mean[j] = state[s_off + j]
+            var[j] = state[s_off + n + j]
+    for j in range(n):
+        inv_std[j] = 1.0 / math.sqrt(var[j] + eps)
+        mul[j] = params[p_off + j] * inv_std[j] if scale else inv_std[j]
+    for i in range(rows):
+        for j in range(n):
+            beta = params[beta_off + j] if center else 0.0
+            y[i, j] = (x[i, j] - mean[j]) * mul[j] + beta
+
+
+@kernel
+def batchnorm_backward(x, dy, params, grads, p_off, flags, scratch, work, dx, need_dx):
+    """dgamma, dbeta into ``grads`` (those that exist); dx when ``need_dx``."""
+    rows, n = x.shape
+    scale = (flags & SCALE) != 0
+    center = (flags & CENTER) != 0
+    beta_off = p_off + n if scale else p_off
+    mean = scratch[:n]
+    inv_std = scratch[2 * n:3 * n]
+    mul = scratch[3 * n:4 * n]
+    sum_dy = work[:n]
+    sum_dy_xhat = work[n:2 * n]
+    for j in range(n):
+        sum_dy[j] = 0.0
+        sum_dy_xhat[j] = 0.0
+    for i in range(rows):
+        for j in range(n):
+            xhat = (x[i, j] - mean[j]) * inv_std[j]
+            sum_dy[j] += dy[i, j]
+            sum_dy_xhat[j] += dy[i, j] * xhat
+    for j in range(n):
+        if scale:
+            grads[p_off + j] = sum_dy_xhat[j]
+        if center:
+            grads[beta_off + j] = sum_dy[j]
+    if need_dx:
+        for i in range(rows):
+            for j in range(n):
+                xhat = (x[i, j] - mean[j]) * inv_std[j]
+                dx[i, j] = mul[j] / rows * (rows * dy[i, j] - sum_dy[j] - xhat * sum_dy_xhat[j])
+
+
+@kernel
+def batchnorm_update_running(state, s_off, scratch, rows, momentum):
+    """Fold the last training forward's batch statistics into the running statistics."""
+    n = scratch.shape[0] // 4
+    for j in range(n):
+        state[s_off + j] = momentum * state[s_off + j] + (1.0 - momentum) * scratch[j]
+    if rows > 1:
+        unbias = rows / (rows - 1.0)
+        for j in range(n):
+            state[s_off + n + j] = (momentum * state[s_off + n + j]
+                                    + (1.0 - momentum) * scratch[n + j] * unbias)
