@@ -122,13 +122,14 @@ def test_random_state_makes_fits_reproducible():
     assert not np.array_equal(proba(3), proba(4))
 
 
-def test_pickle_keeps_the_network_and_its_optimizer_state():
+@pytest.mark.parametrize("network", [{}, {"dropout": 0.3, "batchnorm": True}])
+def test_pickle_keeps_the_network_and_its_optimizer_state(network):
     X, y = make_classification(60, 4, random_state=2)
-    clf = MLPClassifier((6,), random_state=0).partial_fit(X, y, classes=[0, 1])
+    clf = MLPClassifier((6,), random_state=0, **network).partial_fit(X, y, classes=[0, 1])
     copy = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(copy.predict_proba(X), clf.predict_proba(X))
     clf.partial_fit(X, y)
-    copy.partial_fit(X, y)  # Adam's moments and the shuffling state travelled with it
+    copy.partial_fit(X, y)  # Adam's moments, the shuffling and dropout states travelled
     np.testing.assert_array_equal(copy.predict_proba(X), clf.predict_proba(X))
 
 
