@@ -11,6 +11,7 @@
 from . import callbacks, initializers, losses, optimizers, regularizers, schedules
 from .callbacks import (Callback, CSVLogger, EarlyStopping, LearningRateScheduler,
                         ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN)
+from .cuda import CudaUnavailableError
 from .diagnostics import GradientMonitor, ewma
 from .history import History
 from .layers import Activation, BatchNormalization, Dense, Dropout, Layer, Maxout, PReLU
@@ -29,4 +30,5 @@ __all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "CSVLogger", "Callback", "Den
            "ReduceLROnPlateau", "SGD", "Sequential", "TerminateOnNaN", "callbacks", "ewma",
            "initializers", "load_model", "losses", "optimizers", "schedules", "__version__",
            "Activation", "BatchNormalization", "Dropout", "Maxout", "PReLU", "Perceptron",
-           "l1", "l1_l2", "l2", "regularizers"]
+           "l1", "l1_l2", "l2", "regularizers",
+           "CudaUnavailableError"]

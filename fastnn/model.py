@@ -28,10 +28,12 @@ class Sequential:
 
     ``input_dim`` may be left out: the model is then built by the first fit, predict or an
     explicit ``build(input_dim)``. ``seed`` fixes the initial weights and the shuffling;
-    ``dtype`` is "float32" (default) or "float64".
+    ``dtype`` is "float32" (default) or "float64"; ``device`` is "cpu" (default) or "cuda"
+    (see ``to`` and docs/gpu.md).
     """
 
-    def __init__(self, layers=None, input_dim=None, seed=0, dtype="float32", name=None):
+    def __init__(self, layers=None, input_dim=None, seed=0, dtype="float32", name=None,
+                 device="cpu"):
         if dtype not in DTYPES and np.dtype(dtype).name not in DTYPES:
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -39,6 +41,7 @@ class Sequential:
         self.dtype = np.dtype(DTYPES.get(dtype, dtype))
         self.seed = int(seed)
         self.name = name or "sequential"
+        self.to(device)
         self.layers = []
         self.plan = None
         self.params = None
@@ -92,6 +95,14 @@ class Sequential:
         self._mask_seed = np.uint64(self.seed % 2**64)
         self._iterations = np.zeros(1, dtype=np.int64)
         self._opt_state = None
+        return self
+
+    def to(self, device):
+        """Run fit/predict/evaluate on ``device``: "cpu", or "cuda" (fastnn/cuda; a clear
+        ValueError where no GPU is usable). The weights stay in the host buffers either way."""
+        from .cuda.device import resolve_device
+
+        self.device = resolve_device(device)
         return self
 
     @property
@@ -261,7 +272,8 @@ class Sequential:
         if verbose:
             callbacks.insert(0, callbacks_mod.EpochLogger())
         monitor = any(cb.needs_layer_stats for cb in callbacks)
-        trainer = Trainer(self, X, Y, batch_size, drop_last, monitor_layers=monitor)
+        trainer = self._trainer_class()(self, X, Y, batch_size, drop_last,
+                                         monitor_layers=monitor)
         return run_fit(self, trainer, int(epochs), shuffle, validation, callbacks, progress)
 
     def diagnose(self, X, y, batch_size=PREDICT_CHUNK, print_fn=print):
@@ -278,6 +290,13 @@ class Sequential:
             print_fn(result.report())
         return result
 
+    def _trainer_class(self):
+        if self.device == "cuda":
+            from .cuda.trainer import CudaTrainer
+
+            return CudaTrainer
+        return Trainer
+
     # ----------------------------------------------------------------- inference
     def predict(self, X, batch_size=PREDICT_CHUNK):
         """The network's output for every row of X: an array (n, output units)."""
@@ -285,6 +304,10 @@ class Sequential:
         return self._forward_all(X, batch_size)
 
     def _forward_all(self, X, chunk):
+        if self.device == "cuda":
+            from .cuda.executor import predict
+
+            return predict(self, X, chunk)
         chunk = max(1, min(int(chunk), X.shape[0]))
         ops, opf, workspace = self.plan.tables(chunk)
         acts = np.empty(workspace, dtype=self.dtype)
@@ -326,10 +349,16 @@ class Sequential:
         ``iterations``, the step the next training update will take."""
         self._require_compiled()
         X, Y = self._data(X, y)
-        ops, opf, workspace = self.plan.tables(X.shape[0])
-        acts = np.empty(workspace, dtype=self.dtype)
-        deltas = np.empty(workspace, dtype=self.dtype)
-        loss = train_kernels.batch_gradients(
-            X, Y, ops, opf, self.params, self.grads, self.state, acts, deltas, self.loss.code,
-            self.loss_param, self.fused_output, self._mask_seed, self._iterations[0])
+        if self.device == "cuda":
+            from .cuda.executor import batch_gradients
+
+            loss = batch_gradients(self, X, Y)
+        else:
+            ops, opf, workspace = self.plan.tables(X.shape[0])
+            acts = np.empty(workspace, dtype=self.dtype)
+            deltas = np.empty(workspace, dtype=self.dtype)
+            loss = train_kernels.batch_gradients(
+                X, Y, ops, opf, self.params, self.grads, self.state, acts, deltas,
+                self.loss.code, self.loss_param, self.fused_output, self._mask_seed,
+                self._iterations[0])
         return (float(loss), self.grads.copy()) if return_loss else self.grads.copy()

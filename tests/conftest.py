@@ -1,6 +1,12 @@
 import numpy as np
 import pytest
 
+from fastnn.cuda.simulator import use_simulator_without_gpu
+
+# The CUDA tests (tests/test_cuda_*.py) run on a GPU where there is one, else on Numba's CUDA
+# simulator; the choice must be made before numba.cuda is first imported. CPU tests are unaffected.
+use_simulator_without_gpu()
+
 
 @pytest.fixture
 def rng():

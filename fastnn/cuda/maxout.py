@@ -1,0 +1,58 @@
+"""CUDA twin of fastnn/kernels/maxout.py: each unit the largest of ``pieces`` affine maps.
+
+    forward   z = x W (the tiled product), then per (row, unit): z += b, y = max_k z_(u pieces + k)
+    backward  dz = dy at the first arg-max piece, 0 elsewhere; then the dense backward on dz
+
+The pre-activations z stay in the op's scratch of the activation workspace; dz is formed in the
+same place of the gradient workspace.
+"""
+
+from numba import cuda
+
+from ._launch import grid
+
+
+@cuda.jit
+def bias_and_max_kernel(z, rows, bias, pieces, y):
+    """One thread per (row, unit): add the bias to the unit's pieces (kept in z), y = their max."""
+    k = cuda.grid(1)
+    units = y.shape[1]
+    if k >= rows * units:
+        return
+    i = k // units
+    u = k - i * units
+    base = u * pieces
+    best = z[i, base] + bias[base]
+    z[i, base] = best
+    for p in range(1, pieces):
+        v = z[i, base + p] + bias[base + p]
+        z[i, base + p] = v
+        if v > best:
+            best = v
+    y[i, u] = best
+
+
+@cuda.jit
+def route_gradient_kernel(z, dy, rows, pieces, dz):
+    """One thread per (row, unit): dz = dy at the first arg-max piece of z, 0 at the others."""
+    k = cuda.grid(1)
+    units = dy.shape[1]
+    if k >= rows * units:
+        return
+    i = k // units
+    u = k - i * units
+    base = u * pieces
+    arg = 0
+    for p in range(1, pieces):
+        if z[i, base + p] > z[i, base + arg]:
+            arg = p
+    for p in range(pieces):
+        dz[i, base + p] = dy[i, u] if p == arg else 0.0
+
+
+def bias_and_max(z, rows, bias, pieces, y):
+    bias_and_max_kernel[grid(rows * y.shape[1])](z, rows, bias, pieces, y)
+
+
+def route_gradient(z, dy, rows, pieces, dz):
+    route_gradient_kernel[grid(rows * dy.shape[1])](z, dy, rows, pieces, dz)

@@ -1,0 +1,57 @@
+"""CUDA twin of fastnn/kernels/prelu.py:
+
+    forward   y_ij = x_ij if x_ij > 0 else a_j x_ij
+    backward  dL/da_j = sum_i dy_ij x_ij [x_ij <= 0],   dx_ij = dy_ij if x_ij > 0 else a_j dy_ij
+
+The slope gradient runs one thread per unit, summing the rows in order into the gradient buffer
+as the CPU does; the rest one thread per element.
+"""
+
+from numba import cuda
+
+from ._launch import grid
+
+
+@cuda.jit
+def forward_kernel(x, rows, alpha, y):
+    k = cuda.grid(1)
+    cols = x.shape[1]
+    if k >= rows * cols:
+        return
+    i = k // cols
+    j = k - i * cols
+    v = x[i, j]
+    y[i, j] = v if v > 0.0 else alpha[j] * v
+
+
+@cuda.jit
+def slope_gradient_kernel(x, dy, rows, grad_alpha):
+    j = cuda.grid(1)
+    if j >= x.shape[1]:
+        return
+    grad_alpha[j] = 0.0
+    for i in range(rows):
+        if x[i, j] <= 0.0:
+            grad_alpha[j] += dy[i, j] * x[i, j]
+
+
+@cuda.jit
+def input_gradient_kernel(x, dy, rows, alpha, dx):
+    k = cuda.grid(1)
+    cols = x.shape[1]
+    if k >= rows * cols:
+        return
+    i = k // cols
+    j = k - i * cols
+    dx[i, j] = dy[i, j] if x[i, j] > 0.0 else alpha[j] * dy[i, j]
+
+
+def forward(x, rows, alpha, y):
+    forward_kernel[grid(rows * x.shape[1])](x, rows, alpha, y)
+
+
+def backward(x, dy, rows, alpha, grad_alpha, dx):
+    """dL/da into ``grad_alpha`` (overwritten); dx when ``dx`` is not None."""
+    slope_gradient_kernel[grid(x.shape[1])](x, dy, rows, grad_alpha)
+    if dx is not None:
+        input_gradient_kernel[grid(rows * x.shape[1])](x, dy, rows, alpha, dx)
