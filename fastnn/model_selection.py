@@ -5,6 +5,10 @@ compiled fastnn ``Sequential``; the runner fits it on the split's training rows,
 validation rows as ``validation_data``, and keeps the per-epoch history (the learning curves) and
 the validation metric of the final model (``model.evaluate`` on the validation rows).
 
+Preprocessing: ``prepare(X, y, train_index)`` (optional) is fitted on each split's training
+rows only and gives the arrays that split's runs use, so no statistic of the validation rows
+leaks into training.
+
 Seeds: run i of a sweep (settings in grid order, then folds) gets the seed
 ``SeedSequence([seed, i])``, so every run has its own seed and a sweep is reproducible wherever
 its runs execute. The splits come from ``seed`` too, and are the same for every setting.
@@ -109,7 +113,8 @@ def run_one(job, build_fn, data, options):
     """Train and validate one run on ``data`` = (X, y); never raises: errors go into the
     returned record.
 
-    ``job``: {"run", "setting", "fold", "seed", "train", "val"}; ``options``: {"epochs",
+    ``job``: {"run", "setting", "fold", "seed", "train", "val", "data" (which dataset)};
+    ``options``: {"epochs",
     "batch_size", "metric", "fit_options"}. Returns {"run", "setting", "fold", "seed", "score",
     "error", "history", "epochs", "seconds"}.
     """
@@ -152,11 +157,11 @@ def _failed(job, error):
 
 
 # ----------------------------------------------------------------------------- runners
-def _run_in_process(jobs, build_fn, data, options):
-    return [run_one(job, build_fn, data, options) for job in jobs]
+def _run_in_process(jobs, build_fn, datasets, options):
+    return [run_one(job, build_fn, datasets[job["data"]], options) for job in jobs]
 
 
-def _run_with_joblib(jobs, build_fn, data, options, n_jobs):
+def _run_with_joblib(jobs, build_fn, datasets, options, n_jobs):
     """Local processes (loky), each limited to one thread. If a worker process dies, joblib
     stops the pool: the runs finished by then are kept, the others reported with the error."""
     from joblib import Parallel, delayed, parallel_config
@@ -165,7 +170,7 @@ def _run_with_joblib(jobs, build_fn, data, options, n_jobs):
     try:
         with parallel_config(backend="loky", inner_max_num_threads=1):
             results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-                delayed(run_one)(job, build_fn, data, options) for job in jobs)
+                delayed(run_one)(job, build_fn, datasets[job["data"]], options) for job in jobs)
             for record in results:
                 records[record["run"]] = record
     except Exception as exc:  # joblib's TerminatedWorkerError and friends
@@ -185,11 +190,11 @@ def _data_task(data):
     return data
 
 
-def _run_on_dask(jobs, build_fn, data, options, address):
+def _run_on_dask(jobs, build_fn, datasets, options, address):
     """Runs as tasks on the Dask cluster at ``address``. A run whose worker dies is retried by
     Dask on another worker; when Dask gives up (KilledWorker) the run is reported with that
-    error and the other runs are kept. The data is one task (not scattered), so Dask can
-    recompute it, and the results that a dead worker held, from the graph."""
+    error and the other runs are kept. Each dataset is one task (not scattered data), so Dask
+    can recompute it, and the results that a dead worker held, from the graph."""
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -218,7 +223,8 @@ def _run_on_dask(jobs, build_fn, data, options, address):
             raise RuntimeError(f"Dask workers run another fastnn version than {__version__}: "
                                f"{wrong}; install the same version everywhere")
         tag = uuid.uuid4().hex[:8]
-        data_f = client.submit(_data_task, data, key=f"fastnn-data-{tag}")
+        data_f = [client.submit(_data_task, data, key=f"fastnn-data-{tag}-{i}")
+                  for i, data in enumerate(datasets)]
         waiting = list(reversed(jobs))
         in_flight = {}
         done = as_completed(loop=client.loop)
@@ -227,7 +233,7 @@ def _run_on_dask(jobs, build_fn, data, options, address):
             # one run per worker thread: a worker that dies takes only its own run with it
             while waiting and len(in_flight) < max(1, sum(client.nthreads().values())):
                 job = waiting.pop()
-                future = client.submit(run_one, job, build_fn, data_f, options,
+                future = client.submit(run_one, job, build_fn, data_f[job["data"]], options,
                                        key=f"fastnn-run-{tag}-{job['run']}")
                 in_flight[future] = job
                 done.add(future)
@@ -244,10 +250,10 @@ def _run_on_dask(jobs, build_fn, data, options, address):
     return [records[job["run"]] for job in jobs]
 
 
-def _dispatch(jobs, build_fn, data, options, n_jobs, scheduler):
+def _dispatch(jobs, build_fn, datasets, options, n_jobs, scheduler):
     address = scheduler or os.environ.get(SCHEDULER_ENV)
     if address:
-        return _run_on_dask(jobs, build_fn, data, options, address)
+        return _run_on_dask(jobs, build_fn, datasets, options, address)
     if n_jobs is None or n_jobs == -1:
         from joblib import cpu_count
 
@@ -256,8 +262,8 @@ def _dispatch(jobs, build_fn, data, options, n_jobs, scheduler):
         raise ValueError(f"n_jobs must be a positive integer, -1 or None, got {n_jobs!r}")
     n_jobs = min(int(n_jobs), len(jobs))
     if n_jobs == 1:
-        return _run_in_process(jobs, build_fn, data, options)
-    return _run_with_joblib(jobs, build_fn, data, options, n_jobs)
+        return _run_in_process(jobs, build_fn, datasets, options)
+    return _run_with_joblib(jobs, build_fn, datasets, options, n_jobs)
 
 
 # ----------------------------------------------------------------------------- results
@@ -351,8 +357,27 @@ def _check_setting(build_fn, setting, metric, X):
                          f"{model.metrics}); add it to compile(metrics=[...]) in build_fn")
 
 
+def _datasets(X, y, splits, prepare):
+    """The arrays the runs index: [(X, y)] for all splits, or with ``prepare`` one
+    ``prepare(X, y, train_index)`` per split (preprocessing fitted on that split's training
+    rows, applied to all rows)."""
+    n_rows = len(X)
+    prepared = [(X, y)] if prepare is None else [prepare(X, y, train) for train, _ in splits]
+    datasets = []
+    for data in prepared:
+        if not isinstance(data, tuple) or len(data) != 2:
+            raise ValueError("prepare must return a pair (X, y) of all rows")
+        Xd, yd = np.asarray(data[0]), np.asarray(data[1])
+        if Xd.ndim != 2 or Xd.shape[0] != n_rows:
+            raise ValueError(f"X must be a 2-D array of {n_rows} rows, got shape {Xd.shape}")
+        if yd.shape[0] != n_rows:
+            raise ValueError(f"X has {n_rows} rows but y has {yd.shape[0]}")
+        datasets.append((Xd, yd))
+    return datasets
+
+
 def sweep(build_fn, X, y, grid, *, cv=None, validation_fraction=0.2, epochs=20, batch_size=32,
-          metric="loss", seed=0, fit_options=None, n_jobs=None, scheduler=None):
+          metric="loss", seed=0, fit_options=None, prepare=None, n_jobs=None, scheduler=None):
     """Train ``build_fn(seed=..., **setting)`` for every setting of ``grid`` on every split and
     rank the settings by the validation ``metric``; returns a ``SweepResult``.
 
@@ -360,14 +385,14 @@ def sweep(build_fn, X, y, grid, *, cv=None, validation_fraction=0.2, epochs=20, 
     split of ``validation_fraction``), K folds, a scikit-learn splitter or (train, val) pairs.
     ``metric``: "loss" or a metric compiled into the model ("accuracy", "r2", "mae", ...).
     ``fit_options``: further keyword arguments of ``fit`` (callbacks are copied per run).
-    ``n_jobs``/``scheduler``: where the runs execute (module docstring).
+    ``prepare(X, y, train_index) -> (X_all, y_all)``: preprocessing fitted on each split's
+    training rows and applied to all rows, here, once per split (X, y may then be any table
+    ``prepare`` reads, e.g. a DataFrame). ``n_jobs``/``scheduler``: where the runs execute
+    (module docstring).
     """
-    X = np.asarray(X)
-    y = np.asarray(y)
-    if X.ndim != 2 or X.shape[0] < 2:
-        raise ValueError(f"X must be a 2-D array with at least 2 rows, got shape {X.shape}")
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}")
+    if len(X) < 2 or len(y) != len(X):
+        raise ValueError(f"X and y need the same number of rows, at least 2; got {len(X)} and "
+                         f"{len(y)}")
     if metric not in GREATER_IS_BETTER:
         raise ValueError(f"unknown metric {metric!r}; choose one of: "
                          f"{', '.join(GREATER_IS_BETTER)}")
@@ -376,26 +401,29 @@ def sweep(build_fn, X, y, grid, *, cv=None, validation_fraction=0.2, epochs=20, 
     if clash:
         raise ValueError(f"fit_options may not set {sorted(clash)}: the sweep sets them")
     settings = settings_of(grid)
-    splits = make_splits(X.shape[0], cv, X=X, y=y, validation_fraction=validation_fraction,
+    splits = make_splits(len(X), cv, X=X, y=y, validation_fraction=validation_fraction,
                          seed=seed)
+    datasets = _datasets(X, y, splits, prepare)
     for setting in settings:
-        _check_setting(build_fn, setting, metric, X)
+        _check_setting(build_fn, setting, metric, datasets[0][0])
     jobs = []
     for index, setting in enumerate(settings):
         for fold, (train, val) in enumerate(splits):
             run = index * len(splits) + fold
             jobs.append({"run": run, "setting": setting, "fold": fold,
-                         "seed": run_seed(seed, run), "train": train, "val": val})
+                         "seed": run_seed(seed, run), "train": train, "val": val,
+                         "data": 0 if prepare is None else fold})
     options = {"epochs": epochs, "batch_size": batch_size, "metric": metric,
                "fit_options": fit_options}
-    runs = _dispatch(jobs, build_fn, (X, y), options, n_jobs, scheduler)
+    runs = _dispatch(jobs, build_fn, datasets, options, n_jobs, scheduler)
     return SweepResult(metric, list(grid), settings, splits, runs)
 
 
 def cross_validate(build_fn, X, y, cv=5, *, epochs=20, batch_size=32, metric="loss", seed=0,
-                   fit_options=None, n_jobs=None, scheduler=None):
+                   fit_options=None, prepare=None, n_jobs=None, scheduler=None):
     """K-fold cross-validation of ``build_fn(seed=...)``: a ``SweepResult`` with one row
     (``rows[0]["mean"]``, ``["std"]``, ``["scores"]`` per fold), a run per fold in ``runs``
     and the folds' indices in ``splits``."""
     return sweep(build_fn, X, y, {}, cv=cv, epochs=epochs, batch_size=batch_size, metric=metric,
-                 seed=seed, fit_options=fit_options, n_jobs=n_jobs, scheduler=scheduler)
+                 seed=seed, fit_options=fit_options, prepare=prepare, n_jobs=n_jobs,
+                 scheduler=scheduler)

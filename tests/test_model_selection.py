@@ -120,6 +120,28 @@ def test_cross_validate_returns_k_folds_whose_validation_rows_partition_the_data
         assert model.evaluate(X[val], y[val])["accuracy"] == run["score"]
 
 
+def test_prepare_fits_the_preprocessing_on_each_splits_training_rows():
+    X, y = _data()
+    X = X * 50.0 + 10.0
+    seen = []
+
+    def standardize(X, y, train):
+        seen.append(train)
+        return (X - X[train].mean(axis=0)) / X[train].std(axis=0), y
+
+    result = ms.cross_validate(build, X, y, cv=3, epochs=EPOCHS, prepare=standardize, n_jobs=1)
+    assert len(seen) == 3
+    for run, (train, val), used in zip(result.runs, result.splits, seen):
+        np.testing.assert_array_equal(used, train)
+        Xs = (X - X[train].mean(axis=0)) / X[train].std(axis=0)
+        model = build(run["seed"])
+        model.fit(Xs[train], y[train], validation_data=(Xs[val], y[val]), epochs=EPOCHS,
+                  batch_size=32)
+        assert model.evaluate(Xs[val], y[val])["loss"] == run["score"]
+    with pytest.raises(ValueError, match="120 rows"):
+        ms.cross_validate(build, X, y, cv=3, prepare=lambda X, y, train: (X[train], y[train]))
+
+
 # ----------------------------------------------------------------------------- sweeps
 def test_sweep_over_three_optimizers_gives_three_ranked_rows_with_curves():
     X, y = _data()
