@@ -40,30 +40,46 @@ GREATER_IS_BETTER = {"accuracy": True, "r2": True, "loss": False, "mae": False, 
 
 
 # ----------------------------------------------------------------------------- splits
-def make_splits(n_rows, cv=None, *, X=None, y=None, validation_fraction=0.2, seed=0):
+def _shuffled_groups(n_rows, stratify, rng):
+    """The rows in random order: one array, or one per class of the labels ``stratify``."""
+    if stratify is None:
+        return [rng.permutation(n_rows)]
+    labels = np.asarray(stratify)
+    if labels.ndim != 1 or labels.shape[0] != n_rows:
+        raise ValueError(f"stratify must be one label per row ({n_rows}), got shape "
+                         f"{labels.shape}")
+    codes = np.unique(labels.astype(str) if labels.dtype == object else labels,
+                      return_inverse=True)[1].ravel()
+    return [rng.permutation(np.flatnonzero(codes == c)) for c in range(codes.max() + 1)]
+
+
+def make_splits(n_rows, cv=None, *, X=None, y=None, validation_fraction=0.2, stratify=None,
+                seed=0):
     """[(train indices, validation indices), ...] for ``n_rows`` rows.
 
     ``cv`` None: one hold-out split, a random ``validation_fraction`` of the rows for validation;
-    an int K >= 2: K folds of a random permutation (sizes differ by at most one), each fold
-    validated once; an object with ``split(X, y)`` (a scikit-learn splitter) or an iterable of
-    (train, validation) index pairs: used as given.
+    an int K >= 2: the rows of a random permutation dealt into K folds in turn (sizes differ by
+    at most one), each fold validated once; an object with ``split(X, y)`` (a scikit-learn
+    splitter) or an iterable of (train, validation) index pairs: used as given. ``stratify``
+    (one label per row) makes the first two keep each class's share: the hold-out takes
+    round(fraction x its rows) of every class, the folds deal every class in turn.
     """
     rng = np.random.default_rng([seed, 2])
     if cv is None:
         if not 0.0 < validation_fraction < 1.0:
             raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction!r}")
-        n_val = int(round(validation_fraction * n_rows))
-        if n_val < 1 or n_val >= n_rows:
+        groups = _shuffled_groups(n_rows, stratify, rng)
+        val = np.concatenate([g[:int(round(validation_fraction * len(g)))] for g in groups])
+        if val.size < 1 or val.size >= n_rows:
             raise ValueError(f"a validation fraction of {validation_fraction} of {n_rows} rows "
                              "leaves no validation or no training rows")
-        order = rng.permutation(n_rows)
-        return [(np.sort(order[n_val:]), np.sort(order[:n_val]))]
+        return [(np.setdiff1d(np.arange(n_rows), val), np.sort(val))]
     if isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
         if not 2 <= cv <= n_rows:
             raise ValueError(f"cv must be between 2 and the number of rows ({n_rows}), got {cv}")
-        folds = np.array_split(rng.permutation(n_rows), int(cv))
-        return [(np.sort(np.concatenate(folds[:k] + folds[k + 1:])), np.sort(fold))
-                for k, fold in enumerate(folds)]
+        order = np.concatenate(_shuffled_groups(n_rows, stratify, rng))
+        folds = [order[k::int(cv)] for k in range(int(cv))]
+        return [(np.setdiff1d(np.arange(n_rows), fold), np.sort(fold)) for fold in folds]
     pairs = list(cv.split(X, y)) if hasattr(cv, "split") else list(cv)
     splits = []
     for train, val in pairs:
@@ -376,13 +392,15 @@ def _datasets(X, y, splits, prepare):
     return datasets
 
 
-def sweep(build_fn, X, y, grid, *, cv=None, validation_fraction=0.2, epochs=20, batch_size=32,
-          metric="loss", seed=0, fit_options=None, prepare=None, n_jobs=None, scheduler=None):
+def sweep(build_fn, X, y, grid, *, cv=None, validation_fraction=0.2, stratify=False, epochs=20,
+          batch_size=32, metric="loss", seed=0, fit_options=None, prepare=None, n_jobs=None,
+          scheduler=None):
     """Train ``build_fn(seed=..., **setting)`` for every setting of ``grid`` on every split and
     rank the settings by the validation ``metric``; returns a ``SweepResult``.
 
     ``grid``: {name: [values]} (every combination is a setting). ``cv``: None (one hold-out
-    split of ``validation_fraction``), K folds, a scikit-learn splitter or (train, val) pairs.
+    split of ``validation_fraction``), K folds, a scikit-learn splitter or (train, val) pairs;
+    ``stratify=True`` keeps each class's share of y in the hold-out split or the folds.
     ``metric``: "loss" or a metric compiled into the model ("accuracy", "r2", "mae", ...).
     ``fit_options``: further keyword arguments of ``fit`` (callbacks are copied per run).
     ``prepare(X, y, train_index) -> (X_all, y_all)``: preprocessing fitted on each split's
@@ -402,7 +420,7 @@ def sweep(build_fn, X, y, grid, *, cv=None, validation_fraction=0.2, epochs=20, 
         raise ValueError(f"fit_options may not set {sorted(clash)}: the sweep sets them")
     settings = settings_of(grid)
     splits = make_splits(len(X), cv, X=X, y=y, validation_fraction=validation_fraction,
-                         seed=seed)
+                         stratify=y if stratify else None, seed=seed)
     datasets = _datasets(X, y, splits, prepare)
     for setting in settings:
         _check_setting(build_fn, setting, metric, datasets[0][0])
@@ -419,11 +437,12 @@ def sweep(build_fn, X, y, grid, *, cv=None, validation_fraction=0.2, epochs=20, 
     return SweepResult(metric, list(grid), settings, splits, runs)
 
 
-def cross_validate(build_fn, X, y, cv=5, *, epochs=20, batch_size=32, metric="loss", seed=0,
-                   fit_options=None, prepare=None, n_jobs=None, scheduler=None):
+def cross_validate(build_fn, X, y, cv=5, *, stratify=False, epochs=20, batch_size=32,
+                   metric="loss", seed=0, fit_options=None, prepare=None, n_jobs=None,
+                   scheduler=None):
     """K-fold cross-validation of ``build_fn(seed=...)``: a ``SweepResult`` with one row
     (``rows[0]["mean"]``, ``["std"]``, ``["scores"]`` per fold), a run per fold in ``runs``
     and the folds' indices in ``splits``."""
-    return sweep(build_fn, X, y, {}, cv=cv, epochs=epochs, batch_size=batch_size, metric=metric,
-                 seed=seed, fit_options=fit_options, prepare=prepare, n_jobs=n_jobs,
-                 scheduler=scheduler)
+    return sweep(build_fn, X, y, {}, cv=cv, stratify=stratify, epochs=epochs,
+                 batch_size=batch_size, metric=metric, seed=seed, fit_options=fit_options,
+                 prepare=prepare, n_jobs=n_jobs, scheduler=scheduler)

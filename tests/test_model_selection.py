@@ -67,6 +67,16 @@ def test_splits_cover_the_rows_without_overlap(cv, n_splits):
         np.testing.assert_array_equal(all_val, np.arange(30))
 
 
+@pytest.mark.parametrize("cv", [None, 4])
+def test_stratified_splits_keep_each_class_share(cv):
+    labels = np.array(["a"] * 40 + ["b"] * 16 + ["c"] * 4)
+    splits = ms.make_splits(60, cv, validation_fraction=0.25, stratify=labels, seed=1)
+    for train, val in splits:
+        assert np.intersect1d(train, val).size == 0 and train.size + val.size == 60
+        counts = {c: int(np.sum(labels[val] == c)) for c in "abc"}
+        assert counts == {"a": 10, "b": 4, "c": 1}
+
+
 def test_a_scikit_learn_splitter_is_used_as_given():
     from sklearn.model_selection import StratifiedKFold
 
