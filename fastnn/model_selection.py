@@ -31,6 +31,7 @@ import itertools
 import os
 import time
 import uuid
+import warnings
 
 import numpy as np
 
@@ -130,18 +131,18 @@ def run_one(job, build_fn, data, options):
     returned record.
 
     ``job``: {"run", "setting", "fold", "seed", "train", "val", "data" (which dataset)};
-    ``options``: {"epochs",
-    "batch_size", "metric", "fit_options"}. Returns {"run", "setting", "fold", "seed", "score",
-    "error", "history", "epochs", "seconds"}.
+    ``options``: {"epochs", "batch_size", "metric", "fit_options"}. Returns {"run", "setting",
+    "fold", "seed", "score", "error", "history", "epochs", "seconds", "warnings" (the messages
+    of the warnings the run raised, kept here rather than printed by a worker)}.
     """
-    record = {"run": job["run"], "setting": job["setting"], "fold": job["fold"],
-              "seed": job["seed"], "score": None, "error": None, "history": {}, "epochs": 0,
-              "seconds": 0.0}
+    record = _failed(job, None)
     start = time.perf_counter()
     metric = options["metric"]
     X, y = data
+    caught = []
     try:
-        with _single_threaded():
+        with _single_threaded(), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             model = build_fn(seed=job["seed"], **job["setting"])
             train, val = job["train"], job["val"]
             history = model.fit(X[train], y[train], validation_data=(X[val], y[val]),
@@ -162,14 +163,16 @@ def run_one(job, build_fn, data, options):
         if partial is not None:
             record["history"] = {k: list(v) for k, v in partial.history.items()}
             record["epochs"] = len(partial.epoch)
+    record["warnings"] = list(dict.fromkeys(str(w.message) for w in caught))
     record["seconds"] = time.perf_counter() - start
     return record
 
 
 def _failed(job, error):
+    """The record of a run that produced nothing (before it starts, or lost with its worker)."""
     return {"run": job["run"], "setting": job["setting"], "fold": job["fold"],
             "seed": job["seed"], "score": None, "error": error, "history": {}, "epochs": 0,
-            "seconds": 0.0}
+            "seconds": 0.0, "warnings": []}
 
 
 # ----------------------------------------------------------------------------- runners

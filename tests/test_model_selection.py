@@ -186,12 +186,14 @@ def test_a_diverging_run_is_reported_and_the_others_kept(fit_options):
     X, y = _data()
     X = X * 1e3  # with a huge learning rate this overflows float32 at once
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # TerminateOnNaN's warning
+        warnings.simplefilter("error")  # a run's warnings are kept in its record, not raised
         result = ms.sweep(build, X, y, {"learning_rate": [0.01, 1e30]}, epochs=EPOCHS,
                           n_jobs=1, fit_options=fit_options)
     good, bad = result.rows
     diverged = result.runs[1]
     assert diverged["epochs"] == 1 and np.isnan(diverged["history"]["loss"][0])
+    if fit_options:
+        assert any("NaN or infinite" in message for message in diverged["warnings"])
     assert good["setting"] == {"learning_rate": 0.01} and good["failed"] == 0
     assert np.isfinite(good["mean"])
     assert bad["failed"] == 1 and np.isnan(bad["mean"])
