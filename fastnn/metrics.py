@@ -34,6 +34,13 @@ def resolve(names, accuracy_rule):
     return resolved
 
 
+def dense_targets(y, n_outputs):
+    """``y`` as one row per output: one-hot rows for sparse class indices, else unchanged."""
+    if y.shape[1] == n_outputs:
+        return y
+    return np.eye(n_outputs, dtype=y.dtype)[y[:, 0].astype(np.int64)]
+
+
 def sum_of_squares_about_mean(y):
     """sum (y - mean y)^2 pooled over columns, divided by the number of columns."""
     return float(((y - y.mean(axis=0)) ** 2).sum() / y.shape[1])
@@ -60,6 +67,7 @@ def from_predictions(name, out, y, accuracy_rule, threshold):
         per_row = out.shape[1] if accuracy_rule == _lk.BINARY_ACCURACY else 1
         correct = _lk.count_correct(accuracy_rule, out, y, threshold)
         return correct / (out.shape[0] * per_row)
+    y = dense_targets(y, out.shape[1])
     err = out.astype(np.float64) - y
     if name == "mae":
         return float(np.abs(err).mean())

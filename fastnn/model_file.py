@@ -79,6 +79,9 @@ def read_model_file(path):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ModelFileError(path, "no such model file")
+    with open(path, "rb") as f:
+        if f.read(4) != b"PK\x03\x04":
+            raise ModelFileError(path, "not a fastnn model file (not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}

@@ -33,7 +33,8 @@ class Trainer:
             model._opt_state = model.optimizer.initial_state(model.plan.n_params, dtype)
         self.opt_hyper = model.optimizer.hyper()
         self.clip_norm, self.clip_value = model.optimizer.clipping()
-        self.y_spread = metrics_mod.sum_of_squares_about_mean(Y.astype(np.float64))
+        self.y_spread = metrics_mod.sum_of_squares_about_mean(
+            metrics_mod.dense_targets(Y, model.plan.n_out).astype(np.float64))
         self.stats = np.zeros(train_kernels.N_STATS)
         self.monitor = diagnostics_mod.monitor_arrays(model, monitor_layers)
         self.chunk_batches = max(1, CHUNK_ROWS // self.batch_size)

@@ -161,3 +161,18 @@ def test_a_rate_changed_between_fits_is_used(rng):
     model.fit(X, y, epochs=1)
     model.optimizer.learning_rate = 0.01
     assert model.fit(X, y, epochs=1).history["lr"] == [0.01]
+
+
+def test_error_metrics_with_sparse_targets_compare_against_one_hot_rows(rng):
+    X = rng.standard_normal((40, 3))
+    y = rng.integers(0, 3, 40)
+    model = fn.Sequential([fn.Dense(3, activation="softmax")], input_dim=3, seed=0)
+    model.compile(optimizer=fn.SGD(0.0001), loss="scce", metrics=["mae", "mse"])
+    history = model.fit(X, y, epochs=1, batch_size=40, shuffle=False)
+    onehot = np.eye(3)[y]
+    before_fit = fn.Sequential([fn.Dense(3, activation="softmax")], input_dim=3, seed=0)
+    p = before_fit.predict(X).astype(float)
+    assert history.history["mae"][0] == pytest.approx(np.abs(p - onehot).mean(), rel=1e-5)
+    result = model.evaluate(X, y)
+    p = model.predict(X).astype(float)
+    assert result["mse"] == pytest.approx(((p - onehot) ** 2).mean(), rel=1e-5)

@@ -48,12 +48,16 @@ def gather_rows(source, order, start, stop, dest):
 
 @kernel
 def accumulate_errors(out, y, stats):
+    """Add the batch's per-row mean |o - y| and (o - y)^2 to stats; sparse targets (one class
+    index per row for several outputs) count as their one-hot rows."""
     rows, cols = out.shape
+    sparse = y.shape[1] != cols
     abs_err = 0.0
     sq_err = 0.0
     for i in range(rows):
         for j in range(cols):
-            r = out[i, j] - y[i, j]
+            target = (1.0 if j == int(y[i, 0]) else 0.0) if sparse else y[i, j]
+            r = out[i, j] - target
             abs_err += abs(r)
             sq_err += r * r
     stats[STAT_ABS_ERR] += abs_err / cols
