@@ -10,6 +10,7 @@ import click
 from .choices import (LibraryChoice, activation_names, device_names, initializer_names,
                       optimizer_names, schedule_names)
 from .errors import EXIT_INTERRUPTED, InputError
+from .sweep_commands import register_sweep_commands
 from .target import LOSSES, TASKS
 
 
@@ -223,6 +224,9 @@ def info(model, as_json):
         emit_json(description)
     else:
         job.show(description, display_for(False, False))
+
+
+register_sweep_commands(cli)
 
 
 def main():
