@@ -68,9 +68,9 @@ def method_section(results):
 - Then {results['repeats']} timed epochs each, shuffled, the implementations alternating (one
   epoch each per round, the order rotated every round); the tables give the median and the
   spread (max - min) / median. Ratios compare implementations of the same run; on a shared
-  machine times and ratios also move between runs (two runs of the same code for this report:
-  fastnn's B3 epoch 0.39 and 0.57 s, JAX lax.scan's 0.30 and 0.40 s), so differences of less
-  than about 20% need a second run.
+  machine times and ratios also move between runs (JAX lax.scan's B3 epoch, whose code did not
+  change, took 0.30 s in one run made for this report and 0.40 s in another), so differences
+  of less than about 20% need a second run.
 - What is timed: fastnn `model.fit(X, y, epochs=1, batch_size=B)` (input checks included);
   PyTorch eager a permutation, one gather of the data, and a loop over slices (no DataLoader);
   JAX jitted step: one device permutation and one jitted call per batch; JAX lax.scan: one
