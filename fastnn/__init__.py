@@ -21,6 +21,7 @@ from .model_file import ModelFileError, load_model
 from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, Nadam, RMSprop
 from .perceptron import Perceptron
 from .regularizers import l1, l1_l2, l2
+from .threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
@@ -31,4 +32,4 @@ __all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "CSVLogger", "Callback", "Den
            "initializers", "load_model", "losses", "optimizers", "schedules", "__version__",
            "Activation", "BatchNormalization", "Dropout", "Maxout", "PReLU", "Perceptron",
            "l1", "l1_l2", "l2", "regularizers",
-           "CudaUnavailableError"]
+           "CudaUnavailableError", "get_num_threads", "set_num_threads"]

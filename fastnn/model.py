@@ -11,11 +11,14 @@ import numpy as np
 from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
+from .kernels import inference as inference_kernels
 from .kernels import losses as loss_kernels
 from .kernels import training as train_kernels
+from .kernels.dense import BLAS_MIN_ROWS
 from .kernels.regularization import regularization_penalty
 from .layers import Layer
 from .plan import Plan
+from .threads import ChunkThreads
 from .trainer import Trainer
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -226,7 +229,7 @@ class Sequential:
             raise ValueError(f"X has {X.shape[1]} feature column(s) but the model expects "
                              f"{self.plan.n_in}")
         X = np.ascontiguousarray(X, dtype=self.dtype)
-        if not np.all(np.isfinite(X)):
+        if not inference_kernels.all_finite(X):  # one compiled pass, no temporary array
             raise ValueError("X contains NaN or infinite values")
         return X
 
@@ -300,20 +303,54 @@ class Sequential:
     # ----------------------------------------------------------------- inference
     def predict(self, X, batch_size=PREDICT_CHUNK):
         """The network's output for every row of X: an array (n, output units)."""
-        X = self._inputs(X)
-        return self._forward_all(X, batch_size)
+        return self._forward_all(self._prediction_inputs(X), batch_size)
+
+    def _prediction_inputs(self, X):
+        """X as the kernels take it. The common case, a C-contiguous array of the model's dtype
+        and width, is passed on as it is (no copy, no NumPy scan: its finiteness is checked in
+        compiled code by _forward_all); anything else goes through the full checks."""
+        plan = self.plan
+        if (type(X) is np.ndarray and plan is not None and X.ndim == 2
+                and X.dtype == self.dtype and X.shape[1] == plan.n_in and X.shape[0] > 0
+                and X.flags.c_contiguous):
+            return X
+        return self._inputs(X)
 
     def _forward_all(self, X, chunk):
         if self.device == "cuda":
             from .cuda.executor import predict
 
             return predict(self, X, chunk)
-        chunk = max(1, min(int(chunk), X.shape[0]))
-        ops, opf, workspace = self.plan.tables(chunk)
-        acts = np.empty(workspace, dtype=self.dtype)
-        out = np.empty((X.shape[0], self.plan.n_out), dtype=self.dtype)
-        train_kernels.predict_rows(X, ops, opf, self.params, self.state, acts, chunk, out)
+        n = X.shape[0]
+        chunk = max(1, min(int(chunk), n))
+        ops, opf, acts = self._inference_workspace(chunk)
+        out = np.empty((n, self.plan.n_out), dtype=self.dtype)
+        if chunk < BLAS_MIN_ROWS:  # no product reaches BLAS: no thread policy, one call
+            finite = inference_kernels.predict_checked(X, ops, opf, self.params, self.state,
+                                                       acts, chunk, out)
+        else:  # one call per chunk, each on the thread setting measured faster (threads.py)
+            chooser = ChunkThreads(self, chunk)
+            finite = True
+            for start in range(0, n, chunk):
+                with chooser.chunk(min(chunk, n - start) / chunk):
+                    finite = inference_kernels.predict_checked(
+                        X[start:start + chunk], ops, opf, self.params, self.state, acts, chunk,
+                        out[start:start + chunk])
+                if not finite:
+                    break
+        if not finite:
+            raise ValueError("X contains NaN or infinite values")
         return out
+
+    def _inference_workspace(self, rows):
+        """(ops, opf, activation workspace) for chunks of up to ``rows`` rows, kept between
+        calls and grown when a larger chunk comes (a workspace serves any smaller chunk)."""
+        cached = getattr(self, "_inference_cache", None)
+        if cached is None or cached[0] is not self.plan or cached[1] < rows:
+            ops, opf, size = self.plan.tables(rows)
+            cached = (self.plan, rows, ops, opf, np.empty(size, dtype=self.dtype))
+            self._inference_cache = cached
+        return cached[2:]
 
     def evaluate(self, X, y, batch_size=PREDICT_CHUNK):
         """{"loss": mean loss, metric: value, ...} on (X, y) with the current weights."""

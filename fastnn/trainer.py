@@ -11,6 +11,7 @@ import numpy as np
 
 from . import diagnostics as diagnostics_mod
 from . import metrics as metrics_mod
+from . import threads
 from .kernels import training as train_kernels
 
 # Rows of training data per call of the compiled loop (at least one batch per call).
@@ -38,6 +39,7 @@ class Trainer:
         self.stats = np.zeros(train_kernels.N_STATS)
         self.monitor = diagnostics_mod.monitor_arrays(model, monitor_layers)
         self.chunk_batches = max(1, CHUNK_ROWS // self.batch_size)
+        self.blas_threads = threads.ChunkThreads(model, self.batch_size)
 
     def epoch_order(self, shuffle):
         """The row order of the next epoch, from the model's seeded shuffling generator."""
@@ -89,7 +91,8 @@ class Trainer:
         order = self.epoch_order(shuffle)
         for first in range(0, self.n_batches, self.chunk_batches):
             stop = min(first + self.chunk_batches, self.n_batches)
-            reached = self.run_batches(order, first, stop)
+            with self.blas_threads.chunk(stop - first):
+                reached = self.run_batches(order, first, stop)
             if progress is not None:
                 progress(reached, self.n_batches)
             if self.diverged():

@@ -27,6 +27,7 @@ from .dropout import dropout_apply
 from .maxout import maxout_backward, maxout_forward
 from .prelu import prelu_backward, prelu_forward
 from .random import stream_key
+from .views import matrix_view
 
 # Op kinds.
 DENSE, ACTIVATION, DROPOUT, BATCHNORM, PRELU, MAXOUT = range(6)
@@ -47,7 +48,7 @@ BATCHNORM_SCRATCH = 4
 @kernel
 def rows_view(buffer, start, rows, width):
     """The (rows, width) C-contiguous view of a flat workspace starting at ``start``."""
-    return buffer[start:start + rows * width].reshape((rows, width))
+    return matrix_view(buffer, start, rows, width)
 
 
 @kernel
