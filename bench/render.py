@@ -52,8 +52,9 @@ def method_section(results):
     return f"""## How this was measured
 - Machine: {m['cpu']}, {m['cores']} cores{', AVX-512' if m['avx512'] else ''}; every
   implementation pinned to {m['threads']} threads (OpenBLAS, OpenMP, Numba, PyTorch; JAX's CPU
-  client sizes its pool to the cores). The machine was shared with other work during the run:
-  its 1-minute load average read {load} at the start and end of the workloads.
+  client sizes its pool to the cores); fastnn with its measured per-chunk choice of one thread
+  or both (`FASTNN_NUM_THREADS=auto`, docs/engine.md). The machine was shared with other work
+  during the run: its 1-minute load average read {load} at the start and end of the workloads.
 - Versions: Python {v['python']}, NumPy {v['numpy']}, SciPy {v['scipy']}, Numba {v['numba']}
   (llvmlite {v['llvmlite']}), PyTorch {v['torch']}, JAX {v['jax']}, scikit-learn
   {v['sklearn']}; fastnn at commit `{m['fastnn_commit']}`. Run on {m['date']}.

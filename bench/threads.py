@@ -14,7 +14,10 @@ ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA
 
 def pin(threads=THREADS):
     """Set the thread-count variables of OpenMP, OpenBLAS, MKL and Numba (JAX's CPU client
-    sizes its pool from the cores it may use; PyTorch is set by its implementation)."""
+    sizes its pool from the cores it may use; PyTorch is set by its implementation). fastnn
+    runs with its measured per-chunk thread choice (``FASTNN_NUM_THREADS=auto``, see
+    fastnn/threads.py), the setting for shared machines such as this one."""
     for var in ENV_VARS:
         os.environ.setdefault(var, str(threads))
+    os.environ.setdefault("FASTNN_NUM_THREADS", "auto")
     return threads

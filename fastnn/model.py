@@ -328,7 +328,7 @@ class Sequential:
         if chunk < BLAS_MIN_ROWS:  # no product reaches BLAS: no thread policy, one call
             finite = inference_kernels.predict_checked(X, ops, opf, self.params, self.state,
                                                        acts, chunk, out)
-        else:  # one call per chunk, each on the thread setting measured faster (threads.py)
+        else:  # one call per chunk, each on the BLAS thread setting (threads.py)
             chooser = ChunkThreads(self, chunk)
             finite = True
             for start in range(0, n, chunk):

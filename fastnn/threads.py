@@ -11,23 +11,30 @@ and ten minutes later 1.4 s on two and 0.21 s on one, while another process kept
 reading of the load nor a trial of a few products before the call predicted which case an
 epoch would be in.
 
-So fastnn measures as it goes. Python runs the compiled loop in chunks (a fit: about 8192 rows
-of batches per call, fastnn/trainer.py; a prediction: one call per chunk of rows);
-``ChunkThreads`` times each chunk and runs the next one on the setting that has been faster per
-batch for this product shape: one thread, or the BLAS as configured (OPENBLAS_NUM_THREADS,
-threadpoolctl, or one thread per core). The second chunk of a new shape tries the other
-setting, and later tries come after ``EXPLORE_FIRST`` chunks, twice as long after each try that
-was slower (up to ``EXPLORE_MAX`` chunks); it switches at once when the setting in use gets
-slower than the other's last try. What it learns is kept per product shape for the process, so
-the next call starts from it. The first chunk of a new shape uses the conservative rule: the
-BLAS is limited to the cores that no other runnable task is using (the fewest seen in five
-readings of /proc/loadavg over about a millisecond; where that file does not exist, the
-1-minute load average less one), at least one.
+The thread count also decides the bits: OpenBLAS splits a product differently on one thread
+than on two, and the results differ in the last bits (measured: up to 4e-5 on 784x256
+products). A choice that depends on timing would make two runs of the same seed give different
+weights, so **by default fastnn leaves the BLAS as configured** (OPENBLAS_NUM_THREADS,
+threadpoolctl, or one thread per core): deterministic, and the fastest on a quiet machine.
 
-``set_num_threads(n)`` fixes the count for every call instead, and ``set_num_threads(None)``
-returns to the automatic choice; the environment variable ``FASTNN_NUM_THREADS`` sets the
-initial value. The previous setting is restored after each call, so other libraries in the
-process are not affected.
+``set_num_threads("auto")`` (or ``FASTNN_NUM_THREADS=auto``) opts into measuring as it goes,
+for shared machines where speed matters more than bit-identical reruns. Python runs the
+compiled loop in chunks (a fit: about 8192 rows of batches per call, fastnn/trainer.py; a
+prediction: one call per chunk of rows); ``ChunkThreads`` times each chunk and runs the next
+one on the setting that has been faster per batch for this product shape: one thread, or the
+BLAS as configured. The second chunk of a new shape tries the other setting, and later tries
+come after ``EXPLORE_FIRST`` chunks, twice as long after each try that was slower (up to
+``EXPLORE_MAX`` chunks); it switches at once when the setting in use gets slower than the
+other's last try. What it learns is kept per product shape for the process, so the next call
+starts from it. The first chunk of a new shape uses the conservative rule: the BLAS is limited
+to the cores that no other runnable task is using (the fewest seen in five readings of
+/proc/loadavg over about a millisecond; where that file does not exist, the 1-minute load
+average less one), at least one.
+
+``set_num_threads(n)`` fixes the count for every call instead, ``set_num_threads(None)``
+returns to the default (as configured); the environment variable ``FASTNN_NUM_THREADS`` (a
+count or ``auto``) sets the initial value. The previous setting is restored after each call, so
+other libraries in the process are not affected.
 """
 
 import contextlib
@@ -44,29 +51,32 @@ LOAD_INTERVAL = 2e-4
 EXPLORE_FIRST = 2
 EXPLORE_MAX = 64
 
-_fixed = None
+AUTO = "auto"
+_setting = None  # None: the BLAS as configured; a count; or AUTO (measured per chunk)
 _controller = None
 _choices = {}  # (rows, k, n, configured threads) -> ThreadChoice
 
 
 def _parse(value):
-    if value is None:
-        return None
+    if value is None or value == AUTO:
+        return value
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"the number of threads must be a positive integer or None, "
+        raise ValueError(f"the number of threads must be a positive integer, None or 'auto', "
                          f"got {value!r}")
     return value
 
 
 def set_num_threads(n):
-    """Use ``n`` BLAS threads in fastnn's calls (None: choose automatically, see above)."""
-    global _fixed
-    _fixed = _parse(n)
+    """Use ``n`` BLAS threads in fastnn's calls; None: the BLAS as configured (the default);
+    "auto": one thread or as configured, whichever is measured faster per chunk (not
+    bit-reproducible across runs, see above)."""
+    global _setting
+    _setting = _parse(n)
 
 
 def get_num_threads():
-    """The fixed number of BLAS threads, or None when fastnn chooses per call."""
-    return _fixed
+    """The setting: a thread count, None (as configured) or "auto"."""
+    return _setting
 
 
 def _blas():
@@ -117,21 +127,6 @@ def free_cores():
     """The cores available to this process that no other runnable task is using (at least 1)."""
     n = cores()
     return max(1, min(n, n - other_runnable_tasks()))
-
-
-def choose(rows, k, n):
-    """The BLAS thread limit for a call whose largest product is (rows, k) x (k, n): the fixed
-    count, the free cores when fewer than the configured threads, or None (leave the BLAS as
-    configured)."""
-    if _fixed is not None:
-        return _fixed
-    if rows * k * n <= BLAS_SPLIT:
-        return None
-    configured = configured_threads()
-    if configured <= 1:
-        return None
-    free = free_cores()
-    return free if free < configured else None
 
 
 def largest_product(plan):
@@ -201,8 +196,11 @@ class ChunkThreads:
     def chunk(self, batches):
         """Run the body (one compiled call over ``batches`` batches, > 0) on the chosen
         setting and record its time per batch."""
-        if _fixed is not None:
-            with _limited(_fixed):
+        if _setting is None:
+            yield
+            return
+        if _setting != AUTO:
+            with _limited(_setting):
                 yield
             return
         configured = configured_threads() if self.rows * self.k * self.n > BLAS_SPLIT else 1
@@ -223,7 +221,7 @@ class ChunkThreads:
 _env = os.environ.get("FASTNN_NUM_THREADS")
 if _env:
     try:
-        set_num_threads(int(_env))
+        set_num_threads(_env if _env == AUTO else int(_env))
     except ValueError:
-        raise ValueError(f"FASTNN_NUM_THREADS must be a positive integer, got {_env!r}") \
-            from None
+        raise ValueError(f"FASTNN_NUM_THREADS must be a positive integer or 'auto', "
+                         f"got {_env!r}") from None

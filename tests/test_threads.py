@@ -1,5 +1,5 @@
-"""The BLAS thread policy (fastnn/threads.py): per-chunk measured choice in fit, the
-conservative rule in predict, fixed counts, restoring the setting."""
+"""The BLAS thread policy (fastnn/threads.py): the BLAS as configured by default (so runs are
+bit-reproducible), the opt-in per-chunk measured choice, fixed counts, restoring the setting."""
 
 import os
 import subprocess
@@ -23,10 +23,10 @@ def blas_thread_counts():
 
 @pytest.fixture
 def policy(monkeypatch):
-    """Automatic choice, a BLAS configured for two threads, no learned choices; the settings
-    each chunk ran with are recorded in ``policy.used``."""
+    """The measured choice ("auto"), a BLAS configured for two threads, no learned choices;
+    the settings each chunk ran with are recorded in ``policy.used``."""
     saved = threads.get_num_threads()
-    threads.set_num_threads(None)
+    threads.set_num_threads("auto")
     monkeypatch.setattr(threads, "configured_threads", lambda: 2)
     monkeypatch.setattr(threads, "_choices", {})
     used = []
@@ -112,7 +112,16 @@ def test_free_cores_and_the_largest_product():
                                    .plan) == (5, 7)
 
 
-@pytest.mark.parametrize("bad", [0, -2, 1.5, True, "2"])
+def test_by_default_the_blas_is_left_as_configured_and_fits_are_bit_identical(rng, policy):
+    threads.set_num_threads(None)
+    policy.setattr(threads, "free_cores", lambda: pytest.fail("looked at the machine"))
+    first = fit(np.random.default_rng(5), 300, rows=8192 * 2).params
+    second = fit(np.random.default_rng(5), 300, rows=8192 * 2).params
+    assert policy.used == [] and threads._choices == {}
+    assert first.tobytes() == second.tobytes()
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True, "2", "fast"])
 def test_bad_thread_counts_are_rejected(bad):
     with pytest.raises(ValueError, match="positive integer"):
         fn.set_num_threads(bad)
@@ -123,6 +132,9 @@ def test_environment_variable_sets_the_initial_count():
     env = dict(os.environ, FASTNN_NUM_THREADS="1")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.strip() == "1"
+    env["FASTNN_NUM_THREADS"] = "auto"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip() == "auto"
     env["FASTNN_NUM_THREADS"] = "many"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode != 0 and "FASTNN_NUM_THREADS" in out.stderr
