@@ -167,6 +167,9 @@ def fit(model, data, settings, display):
         callbacks.append(stopper)
     if settings["diagnose"]:
         callbacks.append(fn.GradientMonitor())
+    if not fn.kernels_cached():
+        display.note("compiling fastnn's kernels for their first use (about 15 s, once: they "
+                     "are cached on disk for later runs)")
     with display.progress(settings["epochs"]) as bar, \
             warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

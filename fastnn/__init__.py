@@ -14,6 +14,7 @@ from .callbacks import (Callback, CSVLogger, EarlyStopping, LearningRateSchedule
 from .cuda import CudaUnavailableError
 from .diagnostics import GradientMonitor, ewma
 from .history import History
+from .kernels._jit import kernels_cached
 from .layers import Activation, BatchNormalization, Dense, Dropout, Layer, Maxout, PReLU
 from .losses import Huber
 from .model import Sequential
@@ -29,7 +30,8 @@ __all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "CSVLogger", "Callback", "Den
            "EarlyStopping", "GradientMonitor", "History", "Huber", "Layer",
            "LearningRateScheduler", "ModelCheckpoint", "ModelFileError", "Nadam", "RMSprop",
            "ReduceLROnPlateau", "SGD", "Sequential", "TerminateOnNaN", "callbacks", "ewma",
-           "initializers", "load_model", "losses", "optimizers", "schedules", "__version__",
+           "initializers", "kernels_cached", "load_model", "losses", "optimizers", "schedules",
+           "__version__",
            "Activation", "BatchNormalization", "Dropout", "Maxout", "PReLU", "Perceptron",
            "l1", "l1_l2", "l2", "regularizers",
            "CudaUnavailableError", "get_num_threads", "set_num_threads"]

@@ -403,3 +403,16 @@ def test_device_cuda_without_a_gpu_is_fastnns_clear_error(tmp_path):
     assert out.returncode == 2
     assert out.stderr.strip() == "Error: no CUDA GPU available; use device='cpu'"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["iris.csv"]
+
+
+@pytest.mark.parametrize("cached, flags, shown", [
+    (False, [], True), (True, [], False), (False, ["--quiet"], False),
+])
+def test_a_first_run_says_the_kernels_are_being_compiled(tmp_path, monkeypatch, cached, flags,
+                                                         shown):
+    import fastnn as fn
+
+    monkeypatch.setattr(fn, "kernels_cached", lambda: cached)
+    data = copy_example(tmp_path, "iris.csv")
+    result = run("train", data, "--epochs", "1", *flags)
+    assert ("compiling fastnn's kernels" in result.stderr) == shown
