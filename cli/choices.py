@@ -29,7 +29,7 @@ def optimizer_names():
 def schedule_names():
     from fastnn import schedules
 
-    return schedules.SCHEDULES
+    return list(schedules.SCHEDULES) + list(schedules.ALIASES)
 
 
 def activation_names():

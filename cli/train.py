@@ -99,6 +99,7 @@ def build_optimizer(settings, n_rows):
     optimizer = fn.optimizers.get({"name": settings["opt"], "clipnorm": settings["clipnorm"]})
     lr = settings["lr"] if settings["lr"] is not None else optimizer.learning_rate
     settings["lr"] = float(lr)
+    settings["schedule"] = fn.schedules.canonical_name(settings["schedule"])
     if settings["schedule"] != "constant":
         steps = math.ceil(n_rows / settings["batch_size"])
         arguments = SCHEDULE_ARGUMENTS[settings["schedule"]](lr, settings["epochs"], steps,

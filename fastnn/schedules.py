@@ -249,6 +249,19 @@ class OneCycle(Schedule):
 SCHEDULES = {cls.name: cls for cls in (Constant, TimeBasedDecay, ExponentialDecay, StepDecay,
                                        InverseTimeDecay, CyclicLR, CosineDecay, OneCycle)}
 
+# Short names, as the course notes and ``fastnn train --schedule`` use them.
+ALIASES = {"time": "time_based_decay", "step": "step_decay", "exp": "exponential_decay",
+           "cosine": "cosine_decay"}
+
+
+def canonical_name(name):
+    """The schedule name that ``name`` (a name or one of ALIASES) stands for."""
+    key = ALIASES.get(name, name)
+    if key not in SCHEDULES:
+        known = ", ".join(list(SCHEDULES) + list(ALIASES))
+        raise ValueError(f"unknown schedule {name!r}; choose one of: {known}")
+    return key
+
 
 def get(spec):
     """A Schedule from an instance or a config dict (``{"name": ..., **arguments}``)."""
@@ -258,7 +271,4 @@ def get(spec):
         raise ValueError(f"a learning-rate schedule must be a Schedule or its config dict, "
                          f"got {spec!r}")
     config = dict(spec)
-    name = config.pop("name")
-    if name not in SCHEDULES:
-        raise ValueError(f"unknown schedule {name!r}; choose one of: {', '.join(SCHEDULES)}")
-    return SCHEDULES[name](**config)
+    return SCHEDULES[canonical_name(config.pop("name"))](**config)

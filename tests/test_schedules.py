@@ -223,3 +223,11 @@ def test_config_round_trips_through_json(name, schedule, steps_per_epoch, formul
 def test_bad_settings_raise_value_error_naming_the_argument(make, argument):
     with pytest.raises(ValueError, match=argument):
         make()
+
+
+@pytest.mark.parametrize("alias, name", [("time", "time_based_decay"), ("step", "step_decay"),
+                                         ("exp", "exponential_decay"), ("cosine", "cosine_decay")])
+def test_short_names(alias, name):
+    assert fn.schedules.canonical_name(alias) == name
+    with pytest.raises(ValueError, match="choose one of"):
+        fn.schedules.canonical_name("warp")
