@@ -1,9 +1,32 @@
 """The ``fastnn`` command-line application (Click), installed as the package ``fastnn_cli``.
 
-The library never imports this package. ``fastnn --help`` imports only click; the commands
-import pandas, rich and fastnn when they run.
+The library never imports this package. Importing it imports nothing (``cli`` loads on first
+use), so the console script can take over Ctrl-C and SIGTERM first; ``fastnn --help`` imports
+only click; the commands import pandas, rich and fastnn when they run.
 """
 
-from .app import cli, main
-
 __all__ = ["cli", "main"]
+
+
+def main():
+    """The console script ``fastnn``."""
+    from . import signals
+
+    signals.install()
+    try:
+        from .app import run
+
+        run()
+    except KeyboardInterrupt:  # before Click took over
+        import sys
+
+        sys.stderr.write("Interrupted.\n")
+        raise SystemExit(signals.exit_code()) from None
+
+
+def __getattr__(name):
+    if name == "cli":
+        from .app import cli
+
+        return cli
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,16 +2,18 @@
 
 Only click is imported here: pandas, rich and fastnn (and so Numba) are imported by the
 commands when they run, so ``fastnn --help`` answers at once. Every user error, Click's own
-usage errors included, is one line on stderr and exit code 2 (``errors.InputError``).
+usage errors included, is one line on stderr and exit code 2 (``errors.InputError``); Ctrl-C
+and SIGTERM end a command with one line and exit code 130 or 143 (``signals``).
 """
 
 import click
 
-from .choices import (LibraryChoice, activation_names, device_names, initializer_names,
-                      optimizer_names, schedule_names)
-from .errors import EXIT_INTERRUPTED, InputError
+from . import options, signals
+from .errors import InputError
 from .sweep_commands import register_sweep_commands
-from .target import LOSSES, TASKS
+
+OUT_FILE = click.Path(dir_okay=False)
+IN_FILE = click.Path(dir_okay=False)
 
 
 class App(click.Group):
@@ -25,6 +27,9 @@ class App(click.Group):
             raise
         except click.UsageError as exc:
             raise InputError(exc.format_message()) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            raise click.exceptions.Exit(signals.exit_code()) from None
 
     def invoke(self, ctx):
         try:
@@ -32,56 +37,22 @@ class App(click.Group):
         except click.UsageError as exc:
             raise InputError(exc.format_message()) from None
         except ValueError as exc:
-            raise InputError(str(exc)) from None
+            raise InputError(flagged(exc)) from None
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
             raise InputError(f"{where}{exc.strerror or exc}") from None
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+            ctx.exit(signals.exit_code())
 
 
-class LayerSizes(click.ParamType):
-    """Comma-separated positive widths of the hidden layers ("" or "none": no hidden layer)."""
-
-    name = "widths"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, list):
-            return value
-        text = value.strip().lower()
-        if text in ("", "none"):
-            return []
-        try:
-            sizes = [int(part) for part in text.split(",")]
-        except ValueError:
-            self.fail(f"{value!r} is not a comma-separated list of layer widths like 64,32",
-                      param, ctx)
-        if any(size < 1 for size in sizes):
-            self.fail(f"layer widths must be positive, got {value!r}", param, ctx)
-        return sizes
-
-
-class BatchSize(click.ParamType):
-    """A positive integer, or "sqrt" (the square root of the number of training rows)."""
-
-    name = "N|sqrt"
-
-    def convert(self, value, param, ctx):
-        if value == "sqrt" or isinstance(value, int) and value >= 1:
-            return value
-        try:
-            size = int(value)
-        except ValueError:
-            self.fail(f"{value!r} is neither a positive integer nor 'sqrt'", param, ctx)
-        if size < 1:
-            self.fail(f"{size} is not a positive integer", param, ctx)
-        return size
-
-
-POSITIVE = click.FloatRange(min=0, min_open=True)
-OUT_FILE = click.Path(dir_okay=False)
-IN_FILE = click.Path(dir_okay=False)
+def flagged(error):
+    """A library error's message, an option named as the command names it (--val-split)."""
+    named = getattr(error, "named", None)
+    option = getattr(error, "option", None)
+    if named is None or option is None:
+        return str(error)
+    return named("--" + option.replace("_", "-"))
 
 
 def display_for(quiet, as_json):
@@ -93,66 +64,21 @@ def display_for(quiet, as_json):
 @click.group(cls=App, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="fastnn", prog_name="fastnn")
 def cli():
-    """fastnn: train, evaluate and use neural networks on CSV tables.
+    """fastnn: train, evaluate and use neural networks on tables (CSV, compressed CSV,
+    Parquet).
 
     \b
     fastnn train examples/iris.csv --opt rmsprop      # writes examples/iris.fnn
     fastnn evaluate examples/iris.fnn examples/iris.csv
     fastnn predict examples/iris.fnn new_rows.csv --out predictions.csv
     fastnn info examples/iris.fnn
+    fastnn export examples/iris.fnn iris.onnx
     """
 
 
 @cli.command()
 @click.argument("data", type=IN_FILE)
-@click.option("--target", help="The column to predict.  [default: the last column]")
-@click.option("--task", type=click.Choice(("auto",) + TASKS), default="auto", show_default=True,
-              help="auto: classification for strings, booleans or a few integer values "
-                   "(2 classes: binary), regression otherwise.")
-@click.option("--layers", type=LayerSizes(), default="64,32", show_default=True,
-              help="Widths of the hidden layers, comma-separated ('' for none).")
-@click.option("--activation", type=LibraryChoice(activation_names), default="relu",
-              show_default=True, help="Activation of the hidden layers.")
-@click.option("--opt", "opt", type=LibraryChoice(optimizer_names), default="adam",
-              show_default=True, help="Optimizer (fastnn's optimizer names).")
-@click.option("--lr", type=POSITIVE,
-              help="Learning rate (a schedule's initial or peak rate).  [default: the "
-                   "optimizer's]")
-@click.option("--schedule", type=LibraryChoice(schedule_names), default="constant",
-              show_default=True,
-              help="Learning-rate schedule over the run (fastnn's schedule names).")
-@click.option("--clipnorm", type=POSITIVE,
-              help="Rescale each update's gradient to a global L2 norm of at most this.")
-@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--batch-size", type=BatchSize(), default="32", show_default=True,
-              help="Rows per update, or 'sqrt' for the square root of the training rows.")
-@click.option("--loss", type=click.Choice(("auto",) + LOSSES), default="auto", show_default=True,
-              help="auto: bce (sigmoid output) for binary, scce (softmax) for multiclass, "
-                   "mse (linear) for regression.")
-@click.option("--init", type=LibraryChoice(initializer_names, extra=("auto",)), default="auto",
-              show_default=True, help="Kernel initializer (auto: He for ReLU, Glorot otherwise).")
-@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0,
-              show_default=True, help="Dropout rate after each hidden layer (0: none).")
-@click.option("--batchnorm", is_flag=True,
-              help="BatchNormalization between each hidden Dense layer and its activation.")
-@click.option("--l1", type=click.FloatRange(min=0), default=0.0, show_default=True,
-              help="L1 penalty a * sum|w| on every Dense kernel.")
-@click.option("--l2", type=click.FloatRange(min=0), default=0.0, show_default=True,
-              help="L2 penalty a * sum w^2 on every Dense kernel.")
-@click.option("--val-split", type=click.FloatRange(0, 1, max_open=True), default=0.2,
-              show_default=True, help="Share of rows (seeded random) held out for validation.")
-@click.option("--early-stopping", type=click.IntRange(min=0), default=10, show_default=True,
-              metavar="PATIENCE",
-              help="Stop after this many epochs without a better val_loss (loss with "
-                   "--val-split 0) and keep the best weights; 0: off.")
-@click.option("--diagnose", is_flag=True,
-              help="Record per-layer gradient statistics and print the gradient health report.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Seeds the split, the initial weights and the shuffling.")
-@click.option("--dtype", type=click.Choice(("float32", "float64")), default="float32",
-              show_default=True)
-@click.option("--device", type=LibraryChoice(device_names), default="cpu", show_default=True,
-              help="Where training runs (cuda: an NVIDIA GPU, with fastnn[cuda]).")
+@options.apply_to(options.TRAIN)
 @click.option("--out", type=OUT_FILE, help="Model file to write.  [default: DATA with .fnn]")
 @click.option("--history", type=OUT_FILE, help="Write the per-epoch history to this CSV file.")
 @click.option("--plot", type=OUT_FILE,
@@ -161,16 +87,17 @@ def cli():
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.pass_context
 def train(ctx, data, as_json, quiet, **settings):
-    """Train a network on the CSV table DATA and save it as a model file."""
+    """Train a network on the table DATA and save it as a model file."""
     from . import train as job
     from .output import emit_json
 
     display = display_for(quiet, as_json)
-    try:
-        result, code, message = job.run(data, settings, display)
-    except job.TrainingStopped as stop:
-        click.echo(f"Error: {stop}", err=True)
-        ctx.exit(stop.exit_code)
+    with display.library_messages():
+        try:
+            result, code, message = job.run(data, settings, display)
+        except job.TrainingStopped as stop:
+            click.echo(f"Error: {stop}", err=True)
+            ctx.exit(stop.exit_code)
     if as_json:
         emit_json(result)
     else:
@@ -180,31 +107,46 @@ def train(ctx, data, as_json, quiet, **settings):
     ctx.exit(code)
 
 
+THRESHOLD_HELP = ("Binary models: the score above which a row is the second class.  "
+                  "[default: the one stored in the model]")
+SEP_HELP = "The CSV field separator.  [default: detected among , ; tab |]"
+
+
 @cli.command()
 @click.argument("model", type=IN_FILE)
 @click.argument("data", type=IN_FILE)
-@click.option("--out", type=OUT_FILE, help="Write the predictions CSV here.  [default: stdout]")
+@click.option("--out", type=OUT_FILE,
+              help="Write the predictions CSV here; '-' for stdout.  [default: stdout]")
 @click.option("--proba", is_flag=True, help="Add one probability column per class.")
+@click.option("--keep", type=options.ColumnList(), default=(),
+              help="Copy these columns of DATA (ids, say) into the predictions, first.")
+@click.option("--threshold", type=options.Number(), help=THRESHOLD_HELP)
+@click.option("--sep", help=SEP_HELP)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors and predictions.")
-def predict(model, data, out, proba, quiet):
+def predict(model, data, out, proba, keep, threshold, sep, quiet):
     """Predict the target of every row of DATA with MODEL, in the target's own values."""
     from .predict import run_predict
 
-    run_predict(model, data, out, proba, display_for(quiet, False))
+    display = display_for(quiet, False)
+    with display.library_messages():
+        run_predict(model, data, out, proba, keep, threshold, sep, display)
 
 
 @cli.command()
 @click.argument("model", type=IN_FILE)
 @click.argument("data", type=IN_FILE)
+@click.option("--threshold", type=options.Number(), help=THRESHOLD_HELP)
+@click.option("--sep", help=SEP_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-def evaluate(model, data, as_json, quiet):
-    """Score MODEL on DATA, a CSV table that has the target column."""
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors and the results.")
+def evaluate(model, data, threshold, sep, as_json, quiet):
+    """Score MODEL on DATA, a table that has the target column; the results go to stdout."""
     from .output import emit_json
     from .predict import run_evaluate, show_evaluation
 
     display = display_for(quiet, as_json)
-    result = run_evaluate(model, data, display)
+    with display.library_messages():
+        result = run_evaluate(model, data, threshold, sep)
     if as_json:
         emit_json(result)
     else:
@@ -215,7 +157,7 @@ def evaluate(model, data, as_json, quiet):
 @click.argument("model", type=IN_FILE)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def info(model, as_json):
-    """Show what MODEL holds: layers, settings, expected columns, fastnn version."""
+    """Show what MODEL holds (layers, settings, expected columns, fastnn version) on stdout."""
     from . import info as job
     from .output import emit_json
 
@@ -226,9 +168,21 @@ def info(model, as_json):
         job.show(description, display_for(False, False))
 
 
+@cli.command()
+@click.argument("model", type=IN_FILE)
+@click.argument("onnx_file", metavar="OUT.onnx", type=OUT_FILE)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+def export(model, onnx_file, quiet):
+    """Write MODEL as an ONNX file: for a model from `fastnn train`, one input per column
+    (raw values, the preprocessing included) and the probabilities (or the prediction) out."""
+    from .export import run_export
+
+    run_export(model, onnx_file, display_for(quiet, False))
+
+
 register_sweep_commands(cli)
 
 
-def main():
-    """The console script ``fastnn``."""
+def run():
+    """Run the application as the console script does."""
     cli(prog_name="fastnn")

@@ -1,7 +1,5 @@
-"""Reading CSV tables and writing output files safely.
+"""Writing output files safely (tables are read by fastnn.tabular.tables).
 
-Reading uses pandas with the pyarrow engine (a header row, quoted fields, CRLF line endings,
-``NA``/empty cells as missing); a ragged row is an error there, not silently padded.
 Every output path is checked before any work starts, and every file is written atomically
 (a temporary file in the same folder, renamed over the target), so a failed run never leaves a
 half-written file or replaces one the user had.
@@ -11,41 +9,6 @@ import os
 import tempfile
 
 from .errors import InputError
-
-SNIFF_BYTES = 8192
-
-
-def read_table(path):
-    """The CSV file at ``path`` as a pandas DataFrame with at least one row; InputError saying
-    what is wrong with a missing, empty, binary, malformed or header-only file."""
-    import pandas as pd
-
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise InputError(f"{path}: no such file")
-    with open(path, "rb") as f:
-        head = f.read(SNIFF_BYTES)
-    if not head.strip():
-        raise InputError(f"{path}: the file is empty")
-    if b"\0" in head:
-        raise InputError(f"{path}: not a CSV file (it contains binary data)")
-    try:
-        frame = pd.read_csv(path, engine="pyarrow")
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: the file is empty") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a CSV file (it is not UTF-8 text)") from None
-    except (pd.errors.ParserError, ValueError) as exc:
-        detail = str(exc).replace("CSV parse error: ", "")
-        detail = detail if len(detail) <= 160 else detail[:157] + "..."
-        raise InputError(f"{path}: malformed CSV ({detail})") from None
-    for name in frame.columns:
-        if any(isinstance(v, bytes) for v in frame[name].dropna().head(1)):
-            raise InputError(f"{path}: not a CSV file (it is not UTF-8 text)")
-    frame.columns = [str(name).strip() for name in frame.columns]
-    if len(frame) == 0:
-        raise InputError(f"{path}: the file has a header but no data rows")
-    return frame
 
 
 def check_outputs(outputs, inputs):

@@ -1,18 +1,28 @@
 """What the CLI shows people and scripts.
 
-People get a progress bar, warnings and tables on stderr (rich); scripts that pass ``--json`` get
-exactly one JSON object on stdout and no progress or tables (warnings still go to stderr).
-``--quiet`` silences everything but errors.
+- stdout holds results: the tables of ``evaluate`` and ``info``, predictions (``predict``
+  without ``--out``, or ``--out -``), and with ``--json`` exactly one JSON object.
+- stderr holds everything else: progress, warnings, notes ("saved the model to ..."), train's
+  final table and errors. The library's messages (logger "fastnn") arrive here too: warnings as
+  ``warning: ...``, information as notes.
+- On a terminal the progress is a bar; elsewhere (a pipe, a log file, CI) one line per epoch at
+  most every PROGRESS_INTERVAL seconds, and the last epoch's line.
+- ``--quiet`` silences everything but errors and results; ``--json`` silences progress and
+  tables (warnings still go to stderr).
 """
 
+import contextlib
 import json
+import logging
 import math
+import time
 
 import click
 
-# The values shown in the training progress bar, and their short labels there.
+# The values shown in the training progress, and their short labels there.
 PROGRESS_KEYS = {"loss": "loss", "val_loss": "val_loss", "accuracy": "acc",
                  "val_accuracy": "val_acc", "r2": "r2", "val_r2": "val_r2"}
+PROGRESS_INTERVAL = 5.0
 
 
 def plain(value):
@@ -40,9 +50,28 @@ def format_value(value):
     return str(value)
 
 
+class _ToDisplay(logging.Handler):
+    """Shows each distinct message once (a sweep fits the same encoding on every split)."""
+
+    def __init__(self, display):
+        super().__init__(logging.INFO)
+        self.display = display
+        self.seen = set()
+
+    def emit(self, record):
+        message = record.getMessage()
+        if message in self.seen:
+            return
+        self.seen.add(message)
+        if record.levelno >= logging.WARNING:
+            self.display.warn(message)
+        else:
+            self.display.note(message)
+
+
 class Display:
-    """Human output on stderr: ``show`` (tables, text) and ``progress`` unless ``quiet``;
-    ``warn`` unless ``silent`` (--quiet)."""
+    """Human output: ``note``, ``show`` and ``progress`` on stderr unless ``quiet``; ``warn``
+    unless ``silent`` (--quiet); ``result`` on stdout."""
 
     def __init__(self, quiet=False, silent=False):
         from rich.console import Console
@@ -50,6 +79,7 @@ class Display:
         self.quiet = quiet or silent
         self.silent = silent
         self.console = Console(stderr=True, highlight=False)
+        self.stdout = Console(highlight=False)
 
     def warn(self, message):
         if not self.silent:
@@ -61,72 +91,157 @@ class Display:
 
     def show(self, renderable):
         if not self.quiet:
-            self.console.print(renderable)
+            self.console.print(renderable, markup=False, soft_wrap=isinstance(renderable, str))
+
+    def result(self, renderable):
+        """A result (text or a table) on stdout."""
+        self.stdout.print(renderable, markup=False, soft_wrap=isinstance(renderable, str))
+
+    @contextlib.contextmanager
+    def library_messages(self):
+        """Route the logger "fastnn" here while the block runs."""
+        logger = logging.getLogger("fastnn")
+        handler = _ToDisplay(self)
+        saved = logger.level, logger.propagate
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        try:
+            yield self
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(saved[0])
+            logger.propagate = saved[1]
 
     def progress(self, epochs):
-        """A context manager giving ``update(epoch, values)``: one bar over the epochs."""
-        return _EpochBar(self.console if not self.quiet else None, epochs)
+        """A context manager giving ``update(epoch, values)`` and ``batches``."""
+        if self.quiet:
+            return _Silent()
+        if self.console.is_terminal:
+            return _EpochBar(self.console, epochs)
+        return _EpochLines(self.console, epochs)
 
-    def metrics_table(self, title, rows):
-        """A table with one row per data split (``rows``: {split: {metric: value}})."""
+    def metrics_table(self, title, rows, out=None):
+        """A table with one row per data split (``rows``: {split: {metric: value}}), on stderr
+        or, with ``out=self.result``, on stdout."""
         from rich.table import Table
 
         columns = []
         for values in rows.values():
             columns += [k for k in values if k not in columns]
-        self.note(title)
+        (out or self.show)(title)
         table = Table()
         table.add_column("")
         for name in columns:
             table.add_column(name, justify="right")
         for split, values in rows.items():
             table.add_row(split, *(format_value(values.get(k)) for k in columns))
-        self.show(table)
+        (out or self.show)(table)
 
-    def class_table(self, per_class):
-        """Per-class precision, recall and support ({label: {...}})."""
+    def value_table(self, title, values, out=None):
+        """A two-column table: one row per metric ({metric: value})."""
         from rich.table import Table
 
-        self.note("per class")
+        (out or self.show)(title)
         table = Table()
-        for name, justify in (("class", "left"), ("precision", "right"), ("recall", "right"),
-                              ("support", "right")):
-            table.add_column(name, justify=justify)
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for name, value in values.items():
+            table.add_row(name, format_value(value))
+        (out or self.show)(table)
+
+    def class_table(self, per_class, out=None):
+        """Per-class precision, recall, F1 and support ({label: {...}})."""
+        from rich.table import Table
+
+        (out or self.show)("per class")
+        table = Table()
+        names = ("precision", "recall", "f1", "support")
+        table.add_column("class")
+        for name in names:
+            table.add_column(name, justify="right")
         for label, row in per_class.items():
-            table.add_row(str(label), format_value(row["precision"]),
-                          format_value(row["recall"]), str(row["support"]))
-        self.show(table)
+            table.add_row(str(label), *(format_value(row.get(n)) for n in names))
+        (out or self.show)(table)
+
+    def confusion_table(self, confusion, out=None):
+        """The confusion matrix: rows the actual classes, columns the predicted ones."""
+        from rich.table import Table
+
+        (out or self.show)("confusion matrix (rows: actual, columns: predicted)")
+        table = Table()
+        table.add_column("")
+        for label in confusion["labels"]:
+            table.add_column(str(label), justify="right")
+        for label, counts in zip(confusion["labels"], confusion["matrix"]):
+            table.add_row(str(label), *map(str, counts))
+        (out or self.show)(table)
 
 
-class _EpochBar:
+def progress_text(values):
+    return " ".join(f"{label} {values[key]:.3f}" for key, label in PROGRESS_KEYS.items()
+                    if key in values)
+
+
+class _Silent:
+    def __enter__(self):
+        return self
+
+    def batches(self, epoch, done, total):
+        pass
+
+    def update(self, epoch, values):
+        pass
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _EpochLines(_Silent):
+    """One line per epoch at most every PROGRESS_INTERVAL seconds, and the last epoch's."""
+
     def __init__(self, console, epochs):
         self.console, self.epochs = console, epochs
-        self.bar = None
+        self.shown = self.pending = None
+        self.last = -math.inf
+
+    def update(self, epoch, values):
+        line = f"epoch {epoch + 1}/{self.epochs}: {progress_text(values)}"
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_INTERVAL or epoch + 1 == self.epochs:
+            self.console.print(line, markup=False, soft_wrap=True)
+            self.last, self.pending = now, None
+        else:
+            self.pending = line
+
+    def __exit__(self, *exc):
+        if self.pending is not None:
+            self.console.print(self.pending, markup=False, soft_wrap=True)
+        return False
+
+
+class _EpochBar(_Silent):
+    def __init__(self, console, epochs):
+        self.console, self.epochs = console, epochs
 
     def __enter__(self):
-        if self.console is not None:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn)
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn)
 
-            self.bar = Progress(MofNCompleteColumn(), BarColumn(bar_width=10),
-                                TextColumn("{task.fields[values]}"), TimeElapsedColumn(),
-                                console=self.console, transient=False)
-            self.bar.__enter__()
-            self.task = self.bar.add_task("train", total=self.epochs, values="")
+        self.bar = Progress(MofNCompleteColumn(), BarColumn(bar_width=10),
+                            TextColumn("{task.fields[values]}"), TimeElapsedColumn(),
+                            console=self.console, transient=False)
+        self.bar.__enter__()
+        self.task = self.bar.add_task("train", total=self.epochs, values="")
         return self
 
     def batches(self, epoch, done, total):
         """fit's ``progress`` hook: the bar moves within an epoch too."""
-        if self.bar is not None:
-            self.bar.update(self.task, completed=epoch + done / total)
+        self.bar.update(self.task, completed=epoch + done / total)
 
     def update(self, epoch, values):
-        if self.bar is not None:
-            shown = " ".join(f"{label} {values[key]:.3f}"
-                             for key, label in PROGRESS_KEYS.items() if key in values)
-            self.bar.update(self.task, completed=epoch + 1, values=shown)
+        self.bar.update(self.task, completed=epoch + 1, values=progress_text(values))
 
     def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.__exit__(*exc)
+        self.bar.__exit__(*exc)
         return False

@@ -1,12 +1,14 @@
 """``fastnn cv`` and ``fastnn sweep``: k-fold cross-validation and sweeps over settings of
 ``fastnn train``, run by fastnn.model_selection in local processes or on a Dask cluster.
 
-Both take train's options (the network, the optimizer, the epochs, early stopping, ...) and
-write no model. Each split's preprocessing (the feature encoding, a regression target's
-scaling) is fitted on its training rows only, as train does. ``sweep`` takes comma-separated
-values for --opt, --activation, --dropout and --lr and tries every combination; the table is
-ranked by the task's validation metric (accuracy, or R^2 for regression), and --plot draws every
-run's validation curves in one figure.
+Both take train's options (cli/options.py: the network, the optimizer, the epochs, early
+stopping, ...) and write no model. The networks come from fastnn.tabular.options.build_network
+(the builder ``train`` uses); each split's preprocessing (the feature encoding, a regression
+target's scaling) is fitted on its training rows only, as train does; the hold-out split is
+model_selection.make_splits, as in train, so the same --seed holds out the same rows.
+``sweep`` takes comma-separated values for --opt, --activation, --dropout and --lr and tries
+every combination; the table is ranked by the task's validation metric (accuracy, or R^2 for
+regression), and --plot draws every run's validation curves in one figure.
 """
 
 import functools
@@ -14,39 +16,21 @@ import os
 
 import click
 
+from . import options as cli_options
 from .errors import InputError
 
-# train's options these commands do not take: they save no model and have their own output.
-NOT_TAKEN = {"out", "history", "plot", "diagnose", "as_json", "quiet"}
-# train's options that sweep takes as comma-separated lists of values to try.
-SWEPT = ("opt", "activation", "dropout", "lr")
 EXIT_NO_RUN_FINISHED = 1
-
-
-class ValueList(click.ParamType):
-    """Comma-separated values, each checked by the single-value type ``item``."""
-
-    def __init__(self, item):
-        self.item = item
-        self.name = f"{item.name}[,...]"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, list):
-            return value
-        parts = [part.strip() for part in str(value).split(",")]
-        if not all(parts):
-            self.fail(f"{value!r} has an empty value; give values separated by commas", param,
-                      ctx)
-        return list(dict.fromkeys(self.item.convert(part, param, ctx) for part in parts))
+# cv and sweep's own settings; the others are training options.
+NOT_OPTIONS = ("target", "task", "sep")
 
 
 # ----------------------------------------------------------------------------- the runs
-def build_run(target, n_rows, settings, *, seed, **setting):
-    """The network of one run: train's model for ``settings`` with the swept ``setting`` and the
-    run's ``seed`` (a module-level function, so local and Dask workers can unpickle it)."""
-    from .train import build_model
+def build_run(target, n_rows, options, *, seed, **setting):
+    """The network of one run: train's network for ``options`` with the swept ``setting`` and
+    the run's ``seed`` (a module-level function, so local and Dask workers can unpickle it)."""
+    from fastnn.tabular.options import build_network
 
-    return build_model(None, n_rows, target, {**settings, **setting, "seed": seed})
+    return build_network(options.replace(**setting), target, n_rows, seed=seed)
 
 
 class SplitEncoder:
@@ -54,19 +38,23 @@ class SplitEncoder:
     scaling, fitted on a split's training rows and applied to all rows. Keeps the numbers of
     numeric values imputed and of missing categories (the largest over the splits)."""
 
-    def __init__(self, target_name, task, loss):
+    def __init__(self, target_name, task, loss, options):
         self.target_name, self.task, self.loss = target_name, task, loss
+        self.options = options
         self.imputed = self.missing_categories = 0
 
-    def __call__(self, frame, target_series, train_rows):
-        from .features import FeatureEncoder
-        from .target import TargetEncoder
+    def __call__(self, frame, y, train_rows):
+        from fastnn.tabular.columns import FeatureEncoder
+        from fastnn.tabular.target import TargetEncoder
 
-        features = frame.drop(columns=[self.target_name])
-        encoder = FeatureEncoder.fit(features.iloc[train_rows])
-        X, imputed, missing = encoder.transform(features)
+        options = self.options
+        encoder = FeatureEncoder.fit(frame.iloc[train_rows].drop(columns=[self.target_name]),
+                                     options.high_cardinality, options.max_levels,
+                                     options.drop)
+        X, imputed, missing = encoder.transform(frame, options.dtype)
         self.imputed = max(self.imputed, imputed)
         self.missing_categories = max(self.missing_categories, missing)
+        target_series = frame[self.target_name]
         fitted_on = target_series if self.task != "regression" \
             else target_series.iloc[train_rows]
         target = TargetEncoder.fit(fitted_on, self.task, self.loss)
@@ -76,48 +64,54 @@ class SplitEncoder:
 def run_sweep(data, settings, grid, folds, jobs, scheduler, plot_path, display):
     """Read DATA, run every setting of ``grid`` on every split; (result dict, exit code)."""
     import fastnn as fn
-    from fastnn import model_selection
+    from fastnn import model_selection, tasks
+    from fastnn.tabular import fitting
+    from fastnn.tabular.options import TrainOptions, batch_size_for
+    from fastnn.tabular.tables import read_table
+    from fastnn.tabular.target import TargetEncoder
 
-    from . import target as target_mod
-    from .bundle import warn_missing
-    from .files import check_outputs, read_table
-    from .train import batch_size_for, select_target
+    from .files import check_outputs
 
     check_outputs({"--plot": plot_path}, [data])
     if plot_path:
         from .plot import require_matplotlib
 
         require_matplotlib()
-    frame, target_name = select_target(read_table(data), settings.pop("target"), display)
-    target_series = frame[target_name]
-    task = settings["task"]
-    if task == "auto":
-        task = target_mod.infer_task(target_series)
-    loss = target_mod.resolve_loss(task, settings["loss"])
-    metric = target_mod.MAIN_METRIC[task]
-    # the network's output layer needs the classes (of every row) or the number of outputs
-    structure = target_mod.TargetEncoder.fit(target_series, task, loss)
+    own = {name: settings.pop(name) for name in NOT_OPTIONS}
     val_split = settings.pop("val_split", None)  # cv has --folds only
+    options = TrainOptions(**{k: v for k, v in settings.items() if v is not None})
+    frame = fitting.drop_columns(read_table(data, own["sep"]), options.drop)
+    frame, target_name, _ = fitting.select_target(frame, own["target"])
+    target_series = frame[target_name]
+    task = own["task"] if own["task"] != "auto" else tasks.guess_task(target_series)
+    loss = tasks.resolve_loss(task, options.loss)
+    metric = tasks.MAIN_METRIC[task]
+    # the network's output layer needs the classes (of every row) or the number of outputs
+    structure = TargetEncoder.fit(target_series, task, loss)
+    labels = target_series if task == "regression" else structure.codes(target_series)
     n_rows = len(frame)
     n_train = n_rows - (n_rows // folds if folds else int(round(n_rows * val_split)))
-    settings.update(task=task, loss=loss,
-                    batch_size=batch_size_for(settings["batch_size"], n_train))
+    options = options.replace(batch_size=batch_size_for(options.batch_size, n_train))
     callbacks = [fn.TerminateOnNaN()]
-    if settings["early_stopping"]:
-        callbacks.append(fn.EarlyStopping(monitor="val_loss",
-                                          patience=settings["early_stopping"]))
-    encoder = SplitEncoder(target_name, task, loss)
+    if options.early_stopping:
+        callbacks.append(fn.EarlyStopping(monitor="val_loss", patience=options.early_stopping))
+    encoder = SplitEncoder(target_name, task, loss, options)
     try:
         result = model_selection.sweep(
-            functools.partial(build_run, structure, n_train, settings), frame, target_series,
-            grid, cv=folds, validation_fraction=val_split,
-            stratify=task != "regression", epochs=settings["epochs"],
-            batch_size=settings["batch_size"], metric=metric, seed=settings["seed"],
-            fit_options={"callbacks": callbacks}, prepare=encoder, n_jobs=jobs,
-            scheduler=scheduler)
+            functools.partial(build_run, structure, n_train, options), frame, labels, grid,
+            cv=folds,
+            validation_fraction=val_split, stratify=task != "regression",
+            epochs=options.epochs, batch_size=options.batch_size, metric=metric,
+            seed=options.seed, fit_options={"callbacks": callbacks}, prepare=encoder,
+            n_jobs=jobs, scheduler=scheduler)
     except (ImportError, RuntimeError) as exc:  # no Dask here, or workers without fastnn
         raise InputError(str(exc)) from None
-    warn_missing(display, encoder.imputed, encoder.missing_categories)
+    if encoder.imputed:
+        display.warn(f"filled {encoder.imputed} missing numeric value(s) with the training "
+                     f"median")
+    if encoder.missing_categories:
+        display.warn(f"{encoder.missing_categories} missing categorical value(s) encoded as all "
+                     f"zeros")
     if plot_path:
         write_validation_curves(plot_path, result, f"{os.path.basename(data)}: {task}, "
                                                    f"validation curves of every run")
@@ -182,42 +176,32 @@ def _finish(report, code, as_json, display):
     click.get_current_context().exit(code)
 
 
-def _display(quiet, as_json):
+def _run(data, settings, grid, folds, jobs, scheduler, plot, as_json, quiet):
     from .output import Display
 
-    return Display(quiet=quiet or as_json, silent=quiet)
+    display = Display(quiet=quiet or as_json, silent=quiet)
+    with display.library_messages():
+        report, code = run_sweep(data, settings, grid, folds, jobs, scheduler, plot, display)
+    _finish(report, code, as_json, display)
 
 
 def cv_command(data, folds, jobs, scheduler, plot, as_json, quiet, **settings):
-    """K-fold cross-validation of train's network on the CSV table DATA: each fold is held out
+    """K-fold cross-validation of train's network on the table DATA: each fold is held out
     once, and the table gives the mean and spread of the validation metric."""
-    display = _display(quiet, as_json)
-    report, code = run_sweep(data, settings, {}, folds, jobs, scheduler, plot, display)
-    _finish(report, code, as_json, display)
+    _run(data, settings, {}, folds, jobs, scheduler, plot, as_json, quiet)
 
 
 def sweep_command(data, folds, jobs, scheduler, plot, as_json, quiet, **settings):
     """Train every combination of the comma-separated --opt, --activation, --dropout and --lr
-    values on the CSV table DATA (a hold-out split, or --folds K) and rank them by the
-    validation metric."""
-    grid = {name: settings.pop(name) for name in SWEPT if settings[name] is not None}
-    train = click.get_current_context().find_root().command.commands["train"]
-    settings.update({p.name: _plain_default(p) for p in train.params
-                     if p.name in SWEPT and p.name not in grid})
-    display = _display(quiet, as_json)
-    report, code = run_sweep(data, settings, grid, folds, jobs, scheduler, plot, display)
-    _finish(report, code, as_json, display)
-
-
-def _plain_default(option):
-    """An option's default value, None where it has none (Click marks that with a sentinel)."""
-    return option.default if isinstance(option.default, (str, int, float)) else None
+    values on the table DATA (a hold-out split, or --folds K) and rank them by the validation
+    metric."""
+    grid = {name: settings.pop(name) for name in cli_options.SWEPT
+            if settings[name] is not None}
+    _run(data, settings, grid, folds, jobs, scheduler, plot, as_json, quiet)
 
 
 def register_sweep_commands(group):
-    """Add ``cv`` and ``sweep`` to the Click ``group``, taking train's options."""
-    train = group.commands["train"]
-    taken = [p for p in train.params if p.name not in NOT_TAKEN]
+    """Add ``cv`` and ``sweep`` to the Click ``group``."""
     common = [
         click.Option(["--jobs", "jobs"], type=click.IntRange(min=1),
                      help="Local processes, one run each at a time.  [default: every core]"),
@@ -231,26 +215,17 @@ def register_sweep_commands(group):
                      help="Print one JSON object on stdout."),
         click.Option(["--quiet", "-q"], is_flag=True, help="Print nothing but errors."),
     ]
-    cv_params = [p for p in taken if p.name != "val_split"] + [
+    def data():
+        return click.Argument(["data"], type=click.Path(dir_okay=False))
+
+    cv_params = [data()] + cli_options.options_for(cli_options.CV) + [
         click.Option(["--folds"], type=click.IntRange(min=2), default=5, show_default=True,
                      help="Number of folds.")] + common
     group.add_command(click.Command("cv", callback=cv_command, params=cv_params,
                                     help=cv_command.__doc__))
-
-    swept = []
-    for p in taken:
-        if p.name in SWEPT:
-            shown = _plain_default(p)
-            shown = "the optimizer's" if shown is None else shown
-            swept.append(click.Option(p.opts + [p.name], type=ValueList(p.type),
-                                      help=f"{p.help.split('  [')[0]} Comma-separated values to "
-                                           f"try.  [default: {shown}]"))
-        else:
-            swept.append(p)
-    sweep_params = swept + [
+    sweep_params = [data()] + cli_options.options_for(cli_options.SWEEP) + [
         click.Option(["--folds"], type=click.IntRange(min=2),
                      help="Cross-validate every setting with this many folds.  [default: one "
                           "hold-out split of --val-split]")] + common
     group.add_command(click.Command("sweep", callback=sweep_command, params=sweep_params,
                                     help=sweep_command.__doc__))
-

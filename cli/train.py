@@ -1,208 +1,110 @@
-"""``fastnn train``: read a CSV table, fit the preprocessing on the training rows, build and train
-the network, and save one model file with everything predict and evaluate need."""
+"""``fastnn train``: a ``fastnn.TabularModel`` fitted on DATA and saved as one model file, with
+the progress, the history and plot files, and what to say when training does not run its
+course."""
 
-import math
 import os
 import warnings
 
 import fastnn as fn
 import numpy as np
+from fastnn.tabular.fitting import TrainingDiverged
+from fastnn.tasks import MAIN_METRIC
 
-from . import target as target_mod
-from .bundle import Bundle, warn_missing
-from .errors import InputError
-from .features import FeatureEncoder
-from .files import check_outputs, read_table, write_atomically
-from .scores import score
+from . import signals
+from .files import check_outputs, write_atomically
 
 EXIT_DIVERGED = 1
-EXIT_INTERRUPTED = 130
+# train's own settings; the others are TabularModel's options.
+NOT_OPTIONS = ("target", "task", "sep", "class_weight", "weight")
+
+
+class TrainingStopped(Exception):
+    """Training could not produce a model: ``message`` for stderr, ``exit_code``."""
+
+    def __init__(self, message, exit_code):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def default_model_path(data_path):
-    """DATA.csv -> DATA.fnn, next to the data."""
-    return os.path.splitext(data_path)[0] + ".fnn"
-
-
-def split_rows(n_rows, fraction, seed, classes=None):
-    """(training rows, validation rows): a seeded random ``fraction`` of the rows (at least one)
-    is held out, since CSV files are often sorted by their target. With ``classes`` (one label
-    per row) the split is stratified: each class gives round(fraction x its rows) to validation."""
-    if fraction == 0:
-        return np.arange(n_rows), np.arange(0)
-    rng = np.random.default_rng(seed)
-    if classes is None:
-        groups = [np.arange(n_rows)]
-    else:
-        codes = np.unique(np.asarray(classes, dtype=str), return_inverse=True)[1]
-        groups = [np.flatnonzero(codes == c) for c in range(codes.max() + 1)]
-    held = [rng.permutation(g)[:int(round(len(g) * fraction))] for g in groups]
-    val = np.concatenate(held)
-    if len(val) == 0:
-        val = rng.permutation(n_rows)[:1]
-    if len(val) >= n_rows:
-        raise InputError(f"{n_rows} row(s) are too few to hold out --val-split {fraction} for "
-                         f"validation; use --val-split 0")
-    return np.setdiff1d(np.arange(n_rows), val), np.sort(val)
-
-
-def batch_size_for(setting, n_rows):
-    """An integer batch size; "sqrt" is round(sqrt(training rows))."""
-    return max(1, int(round(math.sqrt(n_rows)))) if setting == "sqrt" else int(setting)
-
-
-def select_target(frame, name, display):
-    """(the table without the rows that have no target value, the target's name: --target, or
-    the last column)."""
-    if name is None:
-        name = frame.columns[-1]
-    elif name not in frame.columns:
-        raise InputError(f"--target {name!r} is not a column; the columns are "
-                         f"{', '.join(map(repr, frame.columns))}")
-    if frame.shape[1] < 2:
-        raise InputError(f"the table has only the column {name!r}: it needs at least one "
-                         f"feature column besides the target (is the file comma-separated?)")
-    series = frame[name]
-    if series.isna().all():
-        raise InputError(f"column {name!r} is entirely empty")
-    missing = series.isna()
-    if missing.any():
-        display.warn(f"skipped {int(missing.sum())} row(s) with no value in the target {name!r}")
-        frame = frame[~missing].reset_index(drop=True)
-    return frame, name
-
-
-# How --schedule turns the run into a fastnn schedule's arguments: ``lr`` is the rate given (or
-# the optimizer's default), ``total`` the planned updates (epochs x batches per epoch). The
-# decays end the run at about lr / 10.
-SCHEDULE_ARGUMENTS = {
-    "constant": lambda lr, epochs, steps, total: {"learning_rate": lr},
-    "time_based_decay": lambda lr, epochs, steps, total: {
-        "initial_learning_rate": lr, "decay_rate": 9.0 / total},
-    "exponential_decay": lambda lr, epochs, steps, total: {
-        "initial_learning_rate": lr, "k": math.log(10.0) / total},
-    "step_decay": lambda lr, epochs, steps, total: {
-        "initial_learning_rate": lr, "factor": 0.5, "every": max(1, epochs // 4)},
-    "inverse_time_decay": lambda lr, epochs, steps, total: {
-        "initial_learning_rate": lr, "decay_rate": 9.0 / epochs},
-    "cyclic": lambda lr, epochs, steps, total: {
-        "base_lr": lr / 10.0, "max_lr": lr, "step_size": 4 * steps},
-    "cosine_decay": lambda lr, epochs, steps, total: {
-        "initial_learning_rate": lr, "decay_steps": total},
-    "one_cycle": lambda lr, epochs, steps, total: {"max_lr": lr, "total_steps": total},
-}
-
-
-def build_optimizer(settings, n_rows):
-    """The optimizer with --lr (default: the optimizer's own), --schedule and --clipnorm; records
-    the rate used in ``settings["lr"]``."""
-    optimizer = fn.optimizers.get({"name": settings["opt"], "clipnorm": settings["clipnorm"]})
-    lr = settings["lr"] if settings["lr"] is not None else optimizer.learning_rate
-    settings["lr"] = float(lr)
-    settings["schedule"] = fn.schedules.canonical_name(settings["schedule"])
-    if settings["schedule"] != "constant":
-        steps = math.ceil(n_rows / settings["batch_size"])
-        arguments = SCHEDULE_ARGUMENTS[settings["schedule"]](lr, settings["epochs"], steps,
-                                                            settings["epochs"] * steps)
-        lr = fn.schedules.get({"name": settings["schedule"], **arguments})
-    optimizer.learning_rate = lr
-    return optimizer
-
-
-def hidden_block(units, settings, regularizer):
-    """One hidden layer: Dense with the activation, or with --batchnorm Dense (linear) ->
-    BatchNormalization -> Activation (the order of the BN papers and benchmark B4); then
-    Dropout with --dropout."""
-    activation, init = settings["activation"], settings["init"]
-    if settings["batchnorm"]:
-        if init == "auto":  # the initializer that suits the activation that follows the BN
-            init = fn.initializers.auto_for(activation)
-        block = [fn.Dense(units, kernel_initializer=init, kernel_regularizer=regularizer),
-                 fn.BatchNormalization(), fn.Activation(activation)]
-    else:
-        block = [fn.Dense(units, activation=activation, kernel_initializer=init,
-                          kernel_regularizer=regularizer)]
-    if settings["dropout"]:
-        block.append(fn.Dropout(settings["dropout"]))
-    return block
-
-
-def build_model(n_inputs, n_rows, target, settings):
-    """The network: the hidden blocks, then the output layer the task's loss needs; --l1 and
-    --l2 penalise every Dense kernel."""
-    regularizer = None
-    if settings["l1"] or settings["l2"]:
-        regularizer = fn.regularizers.Regularizer(l1=settings["l1"], l2=settings["l2"])
-    layers = [layer for units in settings["layers"]
-              for layer in hidden_block(units, settings, regularizer)]
-    layers.append(fn.Dense(target.n_outputs, activation=target.output_activation,
-                           kernel_initializer=settings["init"], kernel_regularizer=regularizer))
-    model = fn.Sequential(layers, input_dim=n_inputs, seed=settings["seed"],
-                          dtype=settings["dtype"], device=settings["device"])
-    model.compile(optimizer=build_optimizer(settings, n_rows), loss=target.loss,
-                  metrics=[target_mod.MAIN_METRIC[target.task]])
-    return model
+    """DATA.csv -> DATA.fnn (DATA.csv.gz -> DATA.fnn), next to the data."""
+    stem = data_path
+    for suffix in (".gz", ".bz2", ".xz", ".zst"):
+        if stem.lower().endswith(suffix):
+            stem = stem[:-len(suffix)]
+    return os.path.splitext(stem)[0] + ".fnn"
 
 
 class ShowEpoch(fn.Callback):
-    """Moves the progress bar with each epoch's logged values."""
+    """Opens the progress display when training begins, moves it with each epoch's logged
+    values and closes it when training ends, however it ends."""
 
-    def __init__(self, bar):
+    def __init__(self, progress):
         super().__init__()
-        self.bar = bar
+        self.progress = progress
+        self.open = False
+
+    def on_train_begin(self, logs=None):
+        self.progress.__enter__()
+        self.open = True
 
     def on_epoch_end(self, epoch, logs=None):
-        self.bar.update(epoch, logs)
+        self.progress.update(epoch, logs)
+
+    def on_train_end(self, logs=None):
+        self.close()
+
+    def close(self):
+        if self.open:
+            self.open = False
+            self.progress.__exit__(None, None, None)
+
+    def batches(self, epoch, done, total):
+        if self.open:
+            self.progress.batches(epoch, done, total)
 
 
-def fit(model, data, settings, display):
-    """Train with fastnn's validation, EarlyStopping (restoring the best weights), TerminateOnNaN
-    and, with --diagnose, GradientMonitor. Returns (History, EarlyStopping or None, how it
-    stopped: completed / early_stopping / diverged / interrupted)."""
-    X, y, Xv, yv = data
-    stopper = None
-    callbacks = [fn.TerminateOnNaN()]
-    if settings["early_stopping"]:
-        stopper = fn.EarlyStopping(monitor="val_loss" if Xv is not None else "loss",
-                                   patience=settings["early_stopping"])
-        callbacks.append(stopper)
-    if settings["diagnose"]:
-        callbacks.append(fn.GradientMonitor())
-    if not fn.kernels_cached():
-        display.note("compiling fastnn's kernels for their first use (about 15 s, once: they "
-                     "are cached on disk for later runs)")
-    with display.progress(settings["epochs"]) as bar, \
-            warnings.catch_warnings(record=True) as caught:
+def fit(model, data_path, extra, display):
+    """Fit ``model`` on DATA with the progress shown; fastnn's warnings become warnings here.
+    Returns True when Ctrl-C or SIGTERM stopped training (the model is then fitted with the
+    weights kept)."""
+    show = ShowEpoch(display.progress(model.options.epochs))
+    interrupted = False
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            model.fit(X, y, epochs=settings["epochs"], batch_size=settings["batch_size"],
-                      validation_data=None if Xv is None else (Xv, yv),
-                      callbacks=callbacks + [ShowEpoch(bar)], progress=bar.batches)
+            model.fit(data_path, callbacks=[show], progress=show.batches, **extra)
         except KeyboardInterrupt:
-            pass  # fit has stopped at a clean point and restored the best weights
+            if model.network is None:
+                raise  # before training: nothing to save
+            interrupted = True
+        except TrainingDiverged:
+            raise TrainingStopped("training diverged in the first epoch; no model saved: lower "
+                                  "--lr", EXIT_DIVERGED) from None
+        finally:
+            show.close()
     for warning in caught:
         display.warn(str(warning.message))
-    reason = model.history.stop_reason
-    stopped = {None: "completed", "callback": "early_stopping"}.get(reason, reason)
-    return model.history, stopper, stopped
+    return interrupted
 
 
-def stop_message(history, stopper, stopped, out):
+def stop_message(model, out):
     """What to tell the user when training diverged or was interrupted (None otherwise)."""
+    report, history = model.fit_report, model.history
     epochs = len(history.epoch)
-    if stopper is not None and stopper.best_epoch is not None:
-        kept = (f"the best model seen (epoch {stopper.best_epoch + 1}, "
-                f"{stopper.monitor.name} {stopper.best:.4g})")
-    elif stopped == "diverged":
+    best = report["best_epoch"]
+    if best is not None:
+        monitor = "val_loss" if report["rows"]["validation"] else "loss"
+        kept = (f"the best model seen (epoch {best}, {monitor} "
+                f"{history.history[monitor][best - 1]:.4g})")
+    elif report["stopped"] == "diverged":
         kept = f"the model from the end of epoch {epochs - 1}"
     else:
         kept = "the model"
-    if stopped == "diverged":
-        if epochs < 2:
-            return "training diverged in the first epoch; no model saved: lower --lr"
+    if report["stopped"] == "diverged":
         return f"training diverged at epoch {epochs}; saved {kept} to {out}: lower --lr"
-    if stopped == "interrupted":
-        return f"interrupted during epoch {epochs + 1}; saved {kept} to {out}"
+    if report["stopped"] == "interrupted":
+        return f"{signals.what()} during epoch {epochs + 1}; saved {kept} to {out}"
     return None
 
 
@@ -233,73 +135,36 @@ def run(data_path, settings, display):
     check_outputs({"--out": out, "--history": history_path, "--plot": plot_path}, [data_path])
     if plot_path:
         plot.require_matplotlib()
-
-    frame, target_name = select_target(read_table(data_path), settings.pop("target"), display)
-    target_series = frame[target_name]
-    task = settings["task"]
-    if task == "auto":
-        task = target_mod.infer_task(target_series)
-    loss = target_mod.resolve_loss(task, settings["loss"])
-    train_rows, val_rows = split_rows(len(frame), settings["val_split"], settings["seed"],
-                                      None if task == "regression" else target_series)
-
-    features = FeatureEncoder.fit(frame.iloc[train_rows].drop(columns=[target_name]))
-    # Classes come from every row (a class seen only in validation rows is still a class);
-    # a regression target's scaling from the training rows only.
-    target = target_mod.TargetEncoder.fit(
-        target_series if task != "regression" else target_series.iloc[train_rows], task, loss)
-    splits = {}
-    imputed = missing_categories = 0
-    for split, rows in (("train", train_rows), ("validation", val_rows)):
-        if len(rows):
-            part = frame.iloc[rows]
-            X, n_imputed, n_missing = features.transform(part.drop(columns=[target_name]))
-            imputed, missing_categories = imputed + n_imputed, missing_categories + n_missing
-            splits[split] = (X, part[target_name])
-    warn_missing(display, imputed, missing_categories)
-
-    settings.update(task=task, loss=loss,
-                    batch_size=batch_size_for(settings["batch_size"], len(train_rows)))
-    model = build_model(features.width, len(train_rows), target, settings)
-    X, y_series = splits["train"]
-    Xv, yv_series = splits.get("validation", (None, None))
-    data = (X, target.encode(y_series), Xv, None if Xv is None else target.encode(yv_series))
-    history, stopper, stopped = fit(model, data, settings, display)
-    message = stop_message(history, stopper, stopped, out)
-    if stopped == "diverged" and "no model saved" in message:
-        raise TrainingStopped(message, EXIT_DIVERGED)
-
-    bundle = Bundle(model, features, target, settings,
-                    {"file": os.path.basename(data_path), "train_rows": len(train_rows),
-                     "validation_rows": len(val_rows)})
-    bundle.save(out)
+    own = {name: settings.pop(name) for name in NOT_OPTIONS}
+    model = fn.TabularModel(target=own["target"], task=own["task"], **settings)
+    if not fn.kernels_cached():
+        display.note("compiling fastnn's kernels for their first use (about 15 s, once: they "
+                     "are cached on disk for later runs)")
+    interrupted = fit(model, data_path, {"sep": own["sep"], "sample_weight": own["weight"],
+                                         "class_weight": own["class_weight"]}, display)
+    report = model.fit_report
+    message = stop_message(model, out)
+    model.save(out)
     if history_path:
-        write_history(history_path, history)
-    best_epoch = None if stopper is None or stopper.best_epoch is None \
-        else stopper.best_epoch + 1
+        write_history(history_path, model.history)
     if plot_path:
-        plot.write_learning_curves(plot_path, history.history, target_mod.MAIN_METRIC[task],
-                                   f"{os.path.basename(data_path)}: {task}, {settings['opt']}",
-                                   best_epoch)
-    result = {"model": out, "task": task, "target": target_name, "loss": loss,
-              "inputs": features.width,
-              "rows": {"train": len(train_rows), "validation": len(val_rows)},
-              "epochs": len(history.epoch), "stopped": stopped,
-              "best_epoch": best_epoch,
+        plot.write_learning_curves(plot_path, model.history.history,
+                                   MAIN_METRIC[report["task"]],
+                                   f"{os.path.basename(data_path)}: {report['task']}, "
+                                   f"{model.settings['opt']}", report["best_epoch"])
+    result = {"model": out, **{k: report[k] for k in ("task", "target", "loss", "inputs",
+                                                      "rows", "epochs", "stopped",
+                                                      "best_epoch")},
               "history": history_path, "plot": plot_path}
-    result.update({split: score(bundle, X_, s) for split, (X_, s) in splits.items()})
-    if history.diagnostics is not None:
-        result["diagnostics"] = diagnostics_summary(history.diagnostics)
-    code = {"diverged": EXIT_DIVERGED, "interrupted": EXIT_INTERRUPTED}.get(stopped, 0)
+    result.update({k: report[k] for k in ("train", "validation", "threshold") if k in report})
+    if "diagnostics" in report:
+        result["diagnostics"] = diagnostics_summary(report["diagnostics"])
+    code = 0
+    if report["stopped"] == "diverged":
+        code = EXIT_DIVERGED
+    elif interrupted:
+        code = signals.exit_code()
     return result, code, message
-
-
-class TrainingStopped(Exception):
-    """Training could not produce a model: ``message`` for stderr, ``exit_code``."""
-
-    def __init__(self, message, exit_code):
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 def show_result(result, display):
@@ -311,4 +176,6 @@ def show_result(result, display):
                           f"epoch(s){how}", rows)
     if "diagnostics" in result:
         display.note(result["diagnostics"]["report"])
+    if "threshold" in result:
+        display.note(f"decision threshold: {result['threshold']:.4g}")
     display.note(f"saved the model to {result['model']}")

@@ -23,6 +23,7 @@ from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, Nadam, RMSprop
 from .perceptron import Perceptron
 from .regularizers import l1, l1_l2, l2
 from .threads import get_num_threads, set_num_threads
+from .tabular.model import TabularModel
 
 __version__ = "0.1.0"
 
@@ -34,4 +35,4 @@ __all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "CSVLogger", "Callback", "Den
            "__version__",
            "Activation", "BatchNormalization", "Dropout", "Maxout", "PReLU", "Perceptron",
            "l1", "l1_l2", "l2", "regularizers",
-           "CudaUnavailableError", "get_num_threads", "set_num_threads"]
+           "CudaUnavailableError", "get_num_threads", "set_num_threads", "TabularModel"]

@@ -58,12 +58,13 @@ def make_splits(n_rows, cv=None, *, X=None, y=None, validation_fraction=0.2, str
                 seed=0):
     """[(train indices, validation indices), ...] for ``n_rows`` rows.
 
-    ``cv`` None: one hold-out split, a random ``validation_fraction`` of the rows for validation;
-    an int K >= 2: the rows of a random permutation dealt into K folds in turn (sizes differ by
-    at most one), each fold validated once; an object with ``split(X, y)`` (a scikit-learn
-    splitter) or an iterable of (train, validation) index pairs: used as given. ``stratify``
-    (one label per row) makes the first two keep each class's share: the hold-out takes
-    round(fraction x its rows) of every class, the folds deal every class in turn.
+    ``cv`` None: one hold-out split, a random ``validation_fraction`` of the rows (at least one)
+    for validation; an int K >= 2: the rows of a random permutation dealt into K folds in turn
+    (sizes differ by at most one), each fold validated once; an object with ``split(X, y)`` (a
+    scikit-learn splitter) or an iterable of (train, validation) index pairs: used as given.
+    ``stratify`` (one label per row) makes the first two keep each class's share: the hold-out
+    takes round(fraction x its rows) of every class (one row of the largest class when every
+    share rounds to none), the folds deal every class in turn.
     """
     rng = np.random.default_rng([seed, 2])
     if cv is None:
@@ -71,7 +72,9 @@ def make_splits(n_rows, cv=None, *, X=None, y=None, validation_fraction=0.2, str
             raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction!r}")
         groups = _shuffled_groups(n_rows, stratify, rng)
         val = np.concatenate([g[:int(round(validation_fraction * len(g)))] for g in groups])
-        if val.size < 1 or val.size >= n_rows:
+        if val.size < 1:  # every share rounded to 0: the first row of the largest group
+            val = max(groups, key=len)[:1]
+        if val.size >= n_rows:
             raise ValueError(f"a validation fraction of {validation_fraction} of {n_rows} rows "
                              "leaves no validation or no training rows")
         return [(np.setdiff1d(np.arange(n_rows), val), np.sort(val))]

@@ -77,14 +77,14 @@ def test_predict_without_out_prints_csv_and_ignores_the_target_column(iris):
     assert with_target.splitlines()[1:6] == lines[1:]
 
 
-def test_human_output_goes_to_stderr(iris, tmp_path):
+def test_messages_go_to_stderr_and_results_to_stdout(iris, tmp_path):
     data = copy_example(tmp_path, "iris.csv")
     result = run("train", data, "--epochs", "3")
     assert result.stdout == ""
     assert "saved the model to" in result.stderr and "accuracy" in result.stderr
-    assert "3/3" in result.stderr  # the progress bar's final state
+    assert "epoch 3/3" in result.stderr  # the last progress line (stderr is not a terminal)
     evaluation = run("evaluate", iris[0] / "iris.fnn", iris[0] / "iris.csv")
-    assert evaluation.stdout == "" and "precision" in evaluation.stderr
+    assert evaluation.stderr == "" and "precision" in evaluation.stdout
 
 
 def test_json_is_one_object_on_stdout_and_quiet_prints_nothing(tmp_path):
@@ -101,7 +101,7 @@ def test_info_shows_architecture_settings_columns_and_version(iris):
     import fastnn
 
     model = iris[0] / "iris.fnn"
-    text = run("info", model).stderr
+    text = run("info", model).stdout
     for expected in ("Total params", f"fastnn {fastnn.__version__}", "opt=adam",
                      "sepal length (cm): numeric", "classes ['setosa', 'versicolor', 'virginica']"):
         assert expected in text
@@ -116,7 +116,7 @@ def test_info_on_a_model_saved_from_python(tmp_path):
 
     model = fn.Sequential([fn.Dense(2)], input_dim=3)
     model.save(tmp_path / "plain.fnn")
-    assert "no CSV preprocessing" in run("info", tmp_path / "plain.fnn").stderr
+    assert "no CSV preprocessing" in run("info", tmp_path / "plain.fnn").stdout
     result = run("predict", tmp_path / "plain.fnn", EXAMPLES / "iris.csv", code=2)
     assert "not written by `fastnn train`" in result.stderr
 

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from fastnn_cli import cli
+from fastnn.tabular.options import TrainOptions
 from fastnn_cli.sweep_commands import SplitEncoder
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -87,7 +88,7 @@ def test_bad_input_is_one_line_and_exit_code_2(args, message):
 def test_each_splits_encoding_is_fitted_on_its_training_rows():
     frame = pd.DataFrame({"x": np.arange(10.0), "colour": list("rgbrgbrg") + [None, "k"],
                           "y": np.arange(10.0) * 2})
-    encode = SplitEncoder("y", "regression", "mse")
+    encode = SplitEncoder("y", "regression", "mse", TrainOptions())
     train = np.arange(6)
     X, y = encode(frame, frame["y"], train)
     assert X[train, 0].mean() == pytest.approx(0.0) and X[train, 0].std() == pytest.approx(1.0)
