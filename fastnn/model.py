@@ -178,6 +178,13 @@ class Sequential:
         save_model(self, path, include_optimizer,
                    self.metadata if metadata is None else metadata)
 
+    def to_onnx(self, path):
+        """Write the network as an ONNX file, input "X" and output "Y" (fastnn.onnx_export);
+        returns the path."""
+        from .onnx_export import export_sequential
+
+        return export_sequential(self, path)
+
     # ----------------------------------------------------------------- training set-up
     def compile(self, optimizer="sgd", loss="mse", metrics=None):
         """Choose the optimizer (instance or name), the loss (name or object), the metrics."""
