@@ -1,0 +1,48 @@
+"""SIGTERM behaves like Ctrl-C, and an interrupt at any point is one line: real processes."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import fastnn as fn
+
+IRIS = Path(__file__).resolve().parent.parent / "examples" / "iris.csv"
+
+
+def start(*args, cwd):
+    return subprocess.Popen([sys.executable, "-m", "fastnn_cli", *map(str, args)], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_sigterm_during_training_saves_the_model_and_exits_143(tmp_path):
+    process = start("train", IRIS, "--epochs", "100000", "--early-stopping", "0", "--layers",
+                    "4", "--out", tmp_path / "m.fnn", cwd=tmp_path)
+    for line in process.stderr:  # the first epoch's progress line comes at once
+        if line.startswith("epoch 1/"):
+            break
+    process.send_signal(signal.SIGTERM)
+    _, rest = process.communicate(timeout=60)
+    assert process.returncode == 143, rest
+    assert "Traceback" not in rest
+    assert "terminated (SIGTERM) during epoch" in rest and f"saved the model to " \
+                                                           f"{tmp_path / 'm.fnn'}" in rest
+    assert len(fn.TabularModel.load(tmp_path / "m.fnn").predict(IRIS)) == 150
+
+
+def test_sigterm_in_cv_and_sigint_at_start_up_are_one_line(tmp_path):
+    cv = start("cv", IRIS, "--folds", "2", "--epochs", "100000", "--early-stopping", "0",
+               "--jobs", "1", cwd=tmp_path)
+    early = start("train", IRIS, "--out", tmp_path / "never.fnn", cwd=tmp_path)
+    time.sleep(0.4)  # the second process is still importing
+    early.send_signal(signal.SIGINT)
+    time.sleep(2.0)
+    cv.send_signal(signal.SIGTERM)
+    for process, code in ((early, 130), (cv, 143)):
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == code, err
+        assert err.strip().splitlines()[-1] == "Interrupted." and "Traceback" not in err
+        assert out == ""
+    assert not os.path.exists(tmp_path / "never.fnn")
