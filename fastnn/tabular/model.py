@@ -56,32 +56,17 @@ class TabularModel:
         return f"TabularModel(target={self.target!r}, task={self.task!r}, {state})"
 
     # ------------------------------------------------------------------ training
-    def fit(self, data, *, sample_weight=None, class_weight=None, callbacks=None,
-            progress=None, verbose=0, sep=None):
+    def fit(self, data, *, callbacks=None, progress=None, verbose=0, sep=None):
         """Train on ``data`` (a DataFrame, a file path, an Arrow table, ...) and return self.
-
-        ``sample_weight``: one weight per row of the table, or the name of a column that holds
-        them (that column is then not a feature); ``class_weight``: "balanced" or a mapping
-        label -> weight. ``callbacks``, ``progress`` and ``verbose`` go to Sequential.fit;
-        ``sep`` to the CSV reader.
-        """
+        ``callbacks``, ``progress`` and ``verbose`` go to Sequential.fit; ``sep`` to the CSV
+        reader."""
         options = self.options
         seed = options.seed if options.seed is not None else fitting.fresh_seed()
         frame = as_frame(data, sep)
         source = os.path.basename(os.fspath(data)) if isinstance(data, (str, os.PathLike)) \
             else None
-        weight_name = sample_weight if isinstance(sample_weight, str) else None
-        if sample_weight is not None and weight_name is None:
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
-            if sample_weight.shape != (len(frame),):
-                raise ValueError(f"sample_weight must hold one weight per row ({len(frame)}), "
-                                 f"got shape {sample_weight.shape}")
         frame = fitting.drop_columns(frame, options.drop)
-        frame, name, kept = fitting.select_target(frame, self.target)
-        if weight_name is not None:
-            sample_weight = fitting.weight_column(frame, weight_name)
-        elif sample_weight is not None:
-            sample_weight = sample_weight[kept]
+        frame, name, _ = fitting.select_target(frame, self.target)
         target_values = frame[name]
         task = self.task if self.task != "auto" else tasks.guess_task(target_values)
         loss = fitting.loss_for(task, options.loss)
@@ -95,9 +80,8 @@ class TabularModel:
                                            "rows (a validation share above 0)")
         if task == "regression":
             target = TargetEncoder.fit(target_values.iloc[train], task, loss)
-        ignored = list(options.drop) + ([weight_name] if weight_name else [])
         features = FeatureEncoder.fit(frame.iloc[train].drop(columns=[name]),
-                                      options.high_cardinality, options.max_levels, ignored)
+                                      options.high_cardinality, options.max_levels, options.drop)
         parts = {"train": self._encode(features, frame.iloc[train], options.dtype)}
         if len(val):
             parts["validation"] = self._encode(features, frame.iloc[val], options.dtype)
@@ -106,11 +90,6 @@ class TabularModel:
         used = options.replace(seed=seed, batch_size=batch_size_for(options.batch_size,
                                                                     len(train)))
         network = build_network(used, target, len(train), input_dim=features.width)
-        class_weights = None if class_weight is None else target.class_weights(
-            codes[train], class_weight)
-        weights = fitting.row_weights(
-            len(train), None if sample_weight is None else sample_weight[train],
-            class_weights, None if codes is None else codes[train])
         fit_callbacks, stopper = fitting.callbacks_for(used, len(val) > 0, callbacks or ())
         X, y = parts["train"][0], target.encode(target_values.iloc[train])
         validation = None if not len(val) else (parts["validation"][0],
@@ -119,8 +98,7 @@ class TabularModel:
         try:
             network.fit(X, y, epochs=used.epochs, batch_size=used.batch_size,
                         validation_data=validation, callbacks=fit_callbacks, progress=progress,
-                        verbose=verbose,
-                        **({} if weights is None else {"sample_weight": weights}))
+                        verbose=verbose)
         except KeyboardInterrupt:
             interrupted = True  # fit stopped at a clean point and kept the best weights
         history = network.history
@@ -139,8 +117,7 @@ class TabularModel:
         elif options.threshold is not None and task == "binary":
             self.threshold = options.threshold
         self.settings = {**used.to_settings(), "lr": build_optimizer(used, len(train))[1],
-                         "task": task, "loss": loss,
-                         "class_weight": class_weight, "weight": weight_name}
+                         "task": task, "loss": loss}
         self.data_info = {"file": source, "train_rows": len(train), "validation_rows": len(val)}
         self.fit_report = {
             "task": task, "target": name, "loss": loss, "inputs": features.width,
