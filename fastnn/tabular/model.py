@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import tasks
 from . import fitting, stored
-from .columns import FeatureEncoder
+from .columns import FeatureEncoder, numeric_values
 from .options import (OptionError, TrainOptions, batch_size_for, build_network,
                       build_optimizer)
 from .scores import best_threshold, classification_scores, regression_scores
@@ -82,9 +82,9 @@ class TabularModel:
             target = TargetEncoder.fit(target_values.iloc[train], task, loss)
         features = FeatureEncoder.fit(frame.iloc[train].drop(columns=[name]),
                                       options.high_cardinality, options.max_levels, options.drop)
-        parts = {"train": self._encode(features, frame.iloc[train], options.dtype)}
+        parts = {"train": features.transform(frame.iloc[train], options.dtype)}
         if len(val):
-            parts["validation"] = self._encode(features, frame.iloc[val], options.dtype)
+            parts["validation"] = features.transform(frame.iloc[val], options.dtype)
         _log_filled(sum(p[1] for p in parts.values()), sum(p[2] for p in parts.values()))
 
         used = options.replace(seed=seed, batch_size=batch_size_for(options.batch_size,
@@ -135,10 +135,6 @@ class TabularModel:
         if interrupted:
             raise KeyboardInterrupt
         return self
-
-    @staticmethod
-    def _encode(features, frame, dtype):
-        return features.transform(frame, dtype)
 
     def _summary(self, X, actual):
         """{"loss", "accuracy"} or {"loss", "mse", "mae", "r2"} of the rows X (train's report)."""
@@ -239,8 +235,8 @@ class TabularModel:
         result = {"loss": network.evaluate(X, target.encode(actual))["loss"]}
         outputs = network.predict(X)
         if target.task == "regression":
-            result.update(regression_scores(target.decode(outputs),
-                                            numeric_targets(actual, target.name)))
+            result.update(regression_scores(
+                target.decode(outputs), numeric_values(actual, target.name, trained=False)))
             return result
         codes = target.codes(actual)
         predicted = target.class_indices(outputs, threshold)
@@ -292,12 +288,6 @@ class TabularModel:
 
         self._require_fitted()
         return export_tabular(self, path)
-
-
-def numeric_targets(series, name):
-    from .columns import numeric_values
-
-    return numeric_values(series, name, trained=False)
 
 
 def _log_filled(imputed, missing_categories):
