@@ -66,7 +66,7 @@ def run_sweep(data, settings, grid, folds, jobs, scheduler, plot_path, display):
     import fastnn as fn
     from fastnn import model_selection, tasks
     from fastnn.tabular import fitting
-    from fastnn.tabular.options import TrainOptions, batch_size_for
+    from fastnn.tabular.options import TrainOptions
     from fastnn.tabular.tables import read_table
     from fastnn.tabular.target import TargetEncoder
 
@@ -91,7 +91,7 @@ def run_sweep(data, settings, grid, folds, jobs, scheduler, plot_path, display):
     labels = target_series if task == "regression" else structure.codes(target_series)
     n_rows = len(frame)
     n_train = n_rows - (n_rows // folds if folds else int(round(n_rows * val_split)))
-    options = options.replace(batch_size=batch_size_for(options.batch_size, n_train))
+    options = options.resolved(n_train, options.seed)
     callbacks = [fn.TerminateOnNaN()]
     if options.early_stopping:
         callbacks.append(fn.EarlyStopping(monitor="val_loss", patience=options.early_stopping))

@@ -25,8 +25,7 @@ import numpy as np
 from .. import tasks
 from . import fitting, stored
 from .columns import FeatureEncoder, numeric_values
-from .options import (OptionError, TrainOptions, batch_size_for, build_network,
-                      build_optimizer)
+from .options import OptionError, TrainOptions, build_network, build_optimizer
 from .scores import best_threshold, classification_scores, regression_scores
 from .tables import as_frame
 from .target import TargetEncoder
@@ -87,8 +86,7 @@ class TabularModel:
             parts["validation"] = features.transform(frame.iloc[val], options.dtype)
         _log_filled(sum(p[1] for p in parts.values()), sum(p[2] for p in parts.values()))
 
-        used = options.replace(seed=seed, batch_size=batch_size_for(options.batch_size,
-                                                                    len(train)))
+        used = options.resolved(len(train), seed)
         network = build_network(used, target, len(train), input_dim=features.width)
         fit_callbacks, stopper = fitting.callbacks_for(used, len(val) > 0, callbacks or ())
         X, y = parts["train"][0], target.encode(target_values.iloc[train])

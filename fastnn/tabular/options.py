@@ -184,6 +184,12 @@ class TrainOptions:
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
 
+    def resolved(self, n_rows, seed):
+        """The options as a run on ``n_rows`` training rows uses them: the batch size as a
+        number and the seed given (the one place where options that depend on the table are
+        settled)."""
+        return self.replace(seed=seed, batch_size=batch_size_for(self.batch_size, n_rows))
+
     def to_settings(self):
         """The options as plain JSON values."""
         settings = dataclasses.asdict(self)
