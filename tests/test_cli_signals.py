@@ -46,3 +46,16 @@ def test_sigterm_in_cv_and_sigint_at_start_up_are_one_line(tmp_path):
         assert err.strip().splitlines()[-1] == "Interrupted." and "Traceback" not in err
         assert out == ""
     assert not os.path.exists(tmp_path / "never.fnn")
+
+
+def test_a_reader_that_stops_early_ends_predict_quietly(tmp_path):
+    import pandas as pd
+
+    table = pd.concat([pd.read_csv(IRIS)] * 40)  # 6000 rows: more than a pipe's buffer
+    table.to_csv(tmp_path / "big.csv", index=False)
+    fn.TabularModel(epochs=1, layers=(2,)).fit(table.head(150)).save(tmp_path / "m.fnn")
+    process = start("predict", tmp_path / "m.fnn", tmp_path / "big.csv", "--proba", cwd=tmp_path)
+    assert process.stdout.readline().startswith("species,proba_")
+    process.stdout.close()  # as `head -1` does
+    assert process.wait(timeout=60) == 141
+    assert process.stderr.read() == ""
