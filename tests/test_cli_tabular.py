@@ -183,3 +183,13 @@ def test_progress_off_a_terminal_is_one_line_per_epoch_at_most_every_few_seconds
         assert shown == ["epoch 1/4"] + lines
     else:
         assert shown == lines
+
+
+def test_the_commands_defaults_are_the_librarys():
+    from fastnn.tabular.options import TrainOptions, names
+
+    for command in ("train", "cv", "sweep"):
+        ctx = cli.commands[command].make_context(command, ["data.csv"])
+        given = {n: ctx.params[n] for n in names() if ctx.params.get(n) is not None}
+        assert TrainOptions(**given) == TrainOptions(), command
+    assert set(names()) <= {p.name for p in cli.commands["train"].params}
