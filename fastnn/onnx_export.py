@@ -23,8 +23,8 @@ categories (unseen and missing values all zeros; the "other" column of a capped 
 for a value that is neither a kept category nor missing). Hashed columns have no ONNX operator
 and cannot be exported. Outputs: "probabilities" (rows, classes) for a classifier trained with
 bce, scce or cce, "scores" for hinge, "prediction" (in the target's units) for regression, and
-"label" (the predicted class, binary at the model's threshold) when the classes are all text or
-all integers.
+"label" (the predicted class, binary at the model's threshold) when the classes are all text,
+all integers or False and True.
 
 Anything that cannot be exported is a ValueError naming it.
 """
@@ -198,6 +198,10 @@ def _column(g, column):
 
 def _label_output(g, target, indices):
     classes = target.classes
+    if classes == [False, True]:  # the index is the label
+        label = g.op("Cast", [indices], to=g.onnx.TensorProto.BOOL)
+        g.nodes.append(g.helper.make_node("Identity", [label], ["label"]))
+        return g.helper.make_tensor_value_info("label", g.onnx.TensorProto.BOOL, [None])
     if all(isinstance(c, str) for c in classes):
         values, kind = {"values_strings": list(classes)}, g.onnx.TensorProto.STRING
     elif all(isinstance(c, int) and not isinstance(c, bool) for c in classes):

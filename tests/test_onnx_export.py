@@ -96,6 +96,12 @@ def test_binary_threshold_other_column_and_regression(tmp_path):
     np.testing.assert_allclose(probabilities, model.predict_proba(frame), atol=1e-5)
     assert label.tolist() == model.predict(frame).tolist()  # at the stored threshold 0.3
 
+    frame["y"] = frame["x"].fillna(0) > 0.5  # booleans: the label is a boolean too
+    flags = fn.TabularModel(epochs=2).fit(frame)
+    (label,) = ort.InferenceSession(flags.to_onnx(tmp_path / "f.onnx")).run(
+        ["label"], feeds(flags, frame))
+    assert label.dtype == bool and label.tolist() == flags.predict(frame).tolist()
+
     frame["y"] = 100 + 50 * frame["x"].fillna(0)
     regression = fn.TabularModel(epochs=3).fit(frame)
     session = ort.InferenceSession(regression.to_onnx(tmp_path / "r.onnx"))
