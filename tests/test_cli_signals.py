@@ -13,8 +13,24 @@ IRIS = Path(__file__).resolve().parent.parent / "examples" / "iris.csv"
 
 
 def start(*args, cwd):
+    """The command in a child process as users run it: without the CUDA simulator that
+    conftest.py switches on for this process and its children."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
     return subprocess.Popen([sys.executable, "-m", "fastnn_cli", *map(str, args)], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def handlers_installed(process):
+    """Wait until the child catches SIGTERM: the console script's first step (Linux's
+    /proc/PID/status lists the signals a process catches)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with open(f"/proc/{process.pid}/status") as f:
+            caught = int(next(line for line in f if line.startswith("SigCgt:")).split()[1], 16)
+        if caught & (1 << (signal.SIGTERM - 1)):
+            return
+        time.sleep(0.002)
+    raise AssertionError("the command did not install its signal handlers")
 
 
 def test_sigterm_during_training_saves_the_model_and_exits_143(tmp_path):
@@ -36,8 +52,9 @@ def test_sigterm_in_cv_and_sigint_at_start_up_are_one_line(tmp_path):
     cv = start("cv", IRIS, "--folds", "2", "--epochs", "100000", "--early-stopping", "0",
                "--jobs", "1", cwd=tmp_path)
     early = start("train", IRIS, "--out", tmp_path / "never.fnn", cwd=tmp_path)
-    time.sleep(0.4)  # the second process is still importing
-    early.send_signal(signal.SIGINT)
+    handlers_installed(early)
+    early.send_signal(signal.SIGINT)  # while the command is still importing its modules
+    handlers_installed(cv)
     time.sleep(2.0)
     cv.send_signal(signal.SIGTERM)
     for process, code in ((early, 130), (cv, 143)):
