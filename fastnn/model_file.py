@@ -20,6 +20,7 @@ exactly as the architecture needs), and finally the values (finite real floats o
 failure is a ModelFileError naming the file and the entry.
 """
 
+import contextlib
 import json
 import math
 import os
@@ -37,6 +38,9 @@ DEFAULT_MAX_BYTES = 2**30
 MAX_CONFIG_BYTES = 64 * 2**20
 MAX_HEADER_BYTES = 10000
 ENTRIES = ("config", "params", "state", "opt_state", "iterations")
+# What reading a damaged archive or .npy header raises (zipfile, zlib, numpy.lib.format).
+READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
+               ValueError, NotImplementedError, RuntimeError, SyntaxError, UnicodeDecodeError)
 
 
 class ModelFileError(ValueError):
@@ -137,7 +141,7 @@ class _Reader:
         f.seek(0)
         try:
             archive = zipfile.ZipFile(f)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+        except READ_ERRORS as exc:
             self.fail(f"not a readable fastnn model file ({exc})")
         infos = {}
         for info in archive.infolist():
@@ -159,37 +163,39 @@ class _Reader:
         self.archive, self.infos = archive, infos
         return infos
 
+    @contextlib.contextmanager
+    def entry(self, name):
+        """The open entry ``name``; a read error in the block is a ModelFileError naming it."""
+        try:
+            with self.archive.open(self.infos[name]) as f:
+                yield f
+        except READ_ERRORS as exc:
+            if isinstance(exc, ModelFileError):
+                raise
+            self.fail(f"corrupt: cannot be read ({exc})", name)
+
     def header(self, name, f):
         """(shape, fortran_order, dtype, data bytes) from the .npy header of an open entry."""
-        try:
-            version = np.lib.format.read_magic(f)
-            read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                    else np.lib.format.read_array_header_2_0)
-            shape, fortran, dtype = read(f, max_header_size=MAX_HEADER_BYTES)
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, SyntaxError) as exc:
-            self.fail(f"corrupt: not a readable array ({exc})", name)
+        version = np.lib.format.read_magic(f)
+        read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = read(f, max_header_size=MAX_HEADER_BYTES)
         return shape, fortran, dtype, self.infos[name].file_size - f.tell()
 
     def array(self, name, kinds, itemsize, shape):
         """The entry ``name`` as an array of ``shape``, after checking its header: the dtype's
         kind in ``kinds`` with ``itemsize`` bytes, the shape, and the entry's size."""
-        try:
-            with self.archive.open(self.infos[name]) as f:
-                found, fortran, dtype, nbytes = self.header(name, f)
-                if dtype.kind not in kinds or dtype.itemsize != itemsize or dtype.fields:
-                    self.fail(f"has dtype {dtype}, expected {self.expected_dtype(kinds, itemsize)}",
-                              name)
-                if tuple(found) != tuple(shape):
-                    self.fail(f"has shape {tuple(found)}, the architecture needs "
-                              f"{tuple(shape)}", name)
-                if nbytes != math.prod(shape) * itemsize:
-                    self.fail(f"corrupt: {nbytes} bytes of data for shape {tuple(shape)}", name)
-                data = f.read(nbytes)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
-                NotImplementedError, RuntimeError) as exc:
-            if isinstance(exc, ModelFileError):
-                raise
-            self.fail(f"corrupt: cannot be read ({exc})", name)
+        with self.entry(name) as f:
+            found, fortran, dtype, nbytes = self.header(name, f)
+            if dtype.kind not in kinds or dtype.itemsize != itemsize or dtype.fields:
+                self.fail(f"has dtype {dtype}, expected {self.expected_dtype(kinds, itemsize)}",
+                          name)
+            if tuple(found) != tuple(shape):
+                self.fail(f"has shape {tuple(found)}, the architecture needs {tuple(shape)}",
+                          name)
+            if nbytes != math.prod(shape) * itemsize:
+                self.fail(f"corrupt: {nbytes} bytes of data for shape {tuple(shape)}", name)
+            data = f.read(nbytes)
         if len(data) != nbytes:
             self.fail("corrupt: the entry is truncated", name)
         return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
@@ -204,8 +210,8 @@ class _Reader:
         if info.file_size > MAX_CONFIG_BYTES:
             self.fail(f"is {_size(info.file_size)}, more than the {_size(MAX_CONFIG_BYTES)} a "
                       f"config may have", "config")
-        with self.archive.open(info) as f:
-            shape, _, dtype, nbytes = self.header("config", f)
+        with self.entry("config") as f:
+            shape, _, dtype, _ = self.header("config", f)
         if dtype != np.uint8 or len(shape) != 1:
             self.fail("not a fastnn model file (the config is not UTF-8 text)", "config")
         raw = self.array("config", "u", 1, shape).tobytes()
