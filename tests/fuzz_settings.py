@@ -10,7 +10,7 @@ import os
 import tracemalloc
 from contextlib import contextmanager
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 PROFILE = os.environ.get("FASTNN_FUZZ", "ci")
 if PROFILE not in ("ci", "long"):
@@ -27,7 +27,9 @@ def fuzz(ci_examples, long_examples):
                                          HealthCheck.function_scoped_fixture])
     if PROFILE == "long":
         return settings(max_examples=long_examples, **common)
-    return settings(max_examples=ci_examples, derandomize=True, **common)
+    # CI reports the first failing example as found: shrinking it can take minutes.
+    return settings(max_examples=ci_examples, derandomize=True,
+                    phases=[Phase.explicit, Phase.generate], **common)
 
 
 @contextmanager
@@ -42,13 +44,14 @@ def memory_bound(bound=MEMORY_BOUND):
     assert peak < bound, f"allocated up to {peak} bytes"
 
 
-def check_command_outcome(result, allowed=(0, 2)):
-    """A CliRunner result is success or a one-line error with exit code 2: no exception, no
-    traceback, nothing but ``Error: ...`` on stderr."""
+def check_command_outcome(result, allowed=(0, 1, 2)):
+    """A CliRunner result is success, or a one-line error with exit code 2 (bad input) or 1
+    (training diverged, docs/cli.md): no exception, no traceback, nothing but ``Error: ...`` on
+    stderr."""
     assert result.exception is None or isinstance(result.exception, SystemExit), (
         f"{type(result.exception).__name__}: {result.exception}")
     assert result.exit_code in allowed, (result.exit_code, result.output)
     assert "Traceback" not in result.output
-    if result.exit_code == 2:
+    if result.exit_code in (1, 2):
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
