@@ -2,6 +2,8 @@
 the file and the entry, before anything is allocated; in the command, one line and exit 2."""
 
 import os
+import subprocess
+import sys
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -289,3 +291,13 @@ def test_the_entry_is_named_in_json_output_too(folder):
     result = CliRunner().invoke(cli, ["info", str(path), "--json"])
     assert result.exit_code == 2 and "target.classes" in result.stderr
     assert not result.stdout  # nothing half-printed on stdout
+
+
+def test_the_installed_command_says_it_in_one_line_with_exit_2(folder):
+    path = crafted(folder, CASES[0])
+    result = subprocess.run([sys.executable, "-m", "fastnn_cli", "info", str(path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and not result.stdout
+    assert result.stderr.splitlines() == [
+        f"Error: {path}: config.metadata.fastnn_cli.features.columns[0]: 'kind' is a required "
+        f"property"]
