@@ -37,6 +37,8 @@ FORMAT_VERSION = 1
 DEFAULT_MAX_BYTES = 2**30
 MAX_CONFIG_BYTES = 64 * 2**20
 MAX_HEADER_BYTES = 10000
+# Room for the zip and .npy headers (and deflate's worst case) in a file of valid entries.
+ARCHIVE_OVERHEAD = 2**20
 ENTRIES = ("config", "params", "state", "opt_state", "iterations")
 # What reading a damaged archive or .npy header raises (zipfile, zlib, numpy.lib.format).
 READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
@@ -340,8 +342,14 @@ def read_model_file(path, max_bytes=None):
     except OSError as exc:
         raise ModelFileError(path, f"cannot be read ({exc.strerror or exc})") from None
     with f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        status = os.fstat(f.fileno())
+        if not stat.S_ISREG(status.st_mode):
             reader.fail("no such model file (not a regular file)")
+        if status.st_size > reader.max_bytes + MAX_CONFIG_BYTES + ARCHIVE_OVERHEAD:
+            reader.fail(f"is {_size(status.st_size)}, more than a model within the limit of "
+                        f"{_size(reader.max_bytes)} can be; to load a model this large, raise "
+                        f"the limit (load_model(..., max_bytes=N) or the environment variable "
+                        f"FASTNN_MAX_MODEL_BYTES)")
         reader.open(f)
         config = reader.config()
         _, optimizer, n_params, n_state, n_out = reader.architecture(config)

@@ -8,6 +8,7 @@ command, exit 0 or one line and exit 2. Never another exception, a traceback, mo
 MEMORY_BOUND of allocations, or a file created or changed. Profiles: tests/fuzz_settings.py.
 """
 
+import io
 import json
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def mutated_files(draw):
         return source, bytes(flipped), kind
     if kind == "json":
         config_npy = dict(items)["config.npy"]
-        config = json.loads(np.load(__import__("io").BytesIO(config_npy)).tobytes())
+        config = json.loads(np.load(io.BytesIO(config_npy)).tobytes())
         path = draw(st.sampled_from(list(json_paths(config))))
         delete = draw(st.booleans())
         edit_json(config, path, draw(JSON_VALUES), delete)

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import fastnn as fn
+from fastnn import model_file
 from fastnn_cli.app import cli
 from model_file_tools import npy_header, raw_entries, rewrite, zip_of
 
@@ -273,6 +274,11 @@ def test_the_size_limit_has_an_override(tmp_path, monkeypatch):
     monkeypatch.setenv("FASTNN_MAX_MODEL_BYTES", str(limit - 1))
     with pytest.raises(fn.ModelFileError, match="FASTNN_MAX_MODEL_BYTES"):
         fn.load_model(tmp_path / "m.fnn")
+    with monkeypatch.context() as patch:  # a file larger than any model within the limit
+        patch.setattr(model_file, "MAX_CONFIG_BYTES", 0)
+        patch.setattr(model_file, "ARCHIVE_OVERHEAD", 0)
+        with pytest.raises(fn.ModelFileError, match="more than a model within the limit"):
+            fn.load_model(tmp_path / "m.fnn", max_bytes=1000)
     monkeypatch.setenv("FASTNN_MAX_MODEL_BYTES", "lots")
     with pytest.raises(ValueError, match="FASTNN_MAX_MODEL_BYTES must be a positive integer"):
         fn.load_model(tmp_path / "m.fnn")
