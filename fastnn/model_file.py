@@ -292,8 +292,9 @@ class _Reader:
             entry = f"config.metadata.{key}"
             stored = metadata[key]
             version = stored.get("format_version") if isinstance(stored, dict) else None
-            if isinstance(version, int) and not isinstance(version, bool) \
-                    and version > max(versions):
+            if not isinstance(version, int) or isinstance(version, bool):
+                version = max(versions)  # its schema says what is wrong with the version
+            if version > max(versions):
                 self.fail(f"written by a newer fastnn (format version {version}; this fastnn "
                           f"reads up to {max(versions)}): upgrade fastnn", entry)
             schema, check = versions.get(version, versions[max(versions)])
