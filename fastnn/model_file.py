@@ -291,13 +291,18 @@ class _Reader:
                 continue
             entry = f"config.metadata.{key}"
             stored = metadata[key]
-            version = stored.get("format_version") if isinstance(stored, dict) else None
+            if not isinstance(stored, dict):
+                self.fail(f"is not of type 'object' ({type(stored).__name__})", entry)
+            version = stored.get("format_version")
             if not isinstance(version, int) or isinstance(version, bool):
-                version = max(versions)  # its schema says what is wrong with the version
+                self.fail(f"{version!r} is not an integer", f"{entry}.format_version")
             if version > max(versions):
                 self.fail(f"written by a newer fastnn (format version {version}; this fastnn "
                           f"reads up to {max(versions)}): upgrade fastnn", entry)
-            schema, check = versions.get(version, versions[max(versions)])
+            if version not in versions:
+                self.fail(f"{version} is not a format version (known: "
+                          f"{', '.join(map(str, versions))})", f"{entry}.format_version")
+            schema, check = versions[version]
             self.check_schema(schema, stored, entry)
             problem = check(stored, input_dim, output_dim)
             if problem is not None:

@@ -113,64 +113,101 @@ CONFIG_SCHEMA = {
 
 # --------------------------------------------------------------------------- metadata formats
 # The command's model files (fastnn train): the preprocessing of the CSV table under
-# "fastnn_cli". Version 1: the feature columns, the target, the settings and the data's summary.
+# "fastnn_cli". Version 1: numeric and categorical feature columns, the target, the settings
+# and the data's summary. Version 2 adds categorical columns with an "other" level, hashed
+# columns, ignored columns and a binary target's decision threshold.
 TASK_LOSSES = {"binary": ["bce", "hinge"], "multiclass": ["scce", "cce"],
                "regression": ["mse", "mae", "huber"]}
-FEATURE_COLUMN = {
-    "type": "object", "required": ["name", "kind"],
-    "properties": {"kind": {"enum": ["numeric", "categorical"]}},
-    "allOf": _by_key("kind", {
-        "numeric": {"additionalProperties": False, "required": ["median", "mean", "scale"],
-                    "properties": {"name": STRING, "kind": True, "median": NUMBER,
-                                   "mean": NUMBER,
-                                   "scale": {"type": "number", "exclusiveMinimum": 0}}},
-        "categorical": {"additionalProperties": False, "required": ["categories"],
-                        "properties": {"name": STRING, "kind": True,
-                                       "categories": {"type": "array", "items": STRING,
-                                                      "uniqueItems": True}}},
-    }),
-}
+MAX_BUCKETS = 2**20
+SCALE = {"type": "number", "exclusiveMinimum": 0}
+NUMERIC_COLUMN = {"additionalProperties": False, "required": ["median", "mean", "scale"],
+                  "properties": {"name": STRING, "kind": True, "median": NUMBER, "mean": NUMBER,
+                                 "scale": SCALE}}
+
+
+def _categorical_column(with_other):
+    return {"additionalProperties": False, "required": ["categories"],
+            "properties": {"name": STRING, "kind": True,
+                           "categories": {"type": "array", "items": STRING,
+                                          "uniqueItems": True, "minItems": 1},
+                           **({"other": BOOLEAN} if with_other else {})}}
+
+
+HASHED_COLUMN = {"additionalProperties": False, "required": ["buckets"],
+                 "properties": {"name": STRING, "kind": True,
+                                "buckets": {"type": "integer", "minimum": 1,
+                                            "maximum": MAX_BUCKETS}}}
+
+
+def _feature_column(kinds):
+    return {"type": "object", "required": ["name", "kind"],
+            "properties": {"kind": {"enum": sorted(kinds)}}, "allOf": _by_key("kind", kinds)}
+
+
+def _target(threshold):
+    def variant(task, allowed):
+        if task == "regression":
+            fields, required = {"mean": NUMBER, "scale": SCALE}, ["mean", "scale"]
+        else:
+            fields = {"classes": {"type": "array", "items": CLASS_LABEL, "minItems": 2,
+                                  "uniqueItems": True,
+                                  **({"maxItems": 2} if task == "binary" else {})}}
+            required = ["classes"]
+            if threshold and task == "binary":
+                fields["threshold"] = {"type": ["number", "null"]}
+        return {"additionalProperties": False, "required": required,
+                "properties": {"name": STRING, "task": True, "loss": {"enum": allowed},
+                               **fields}}
+
+    return {"type": "object", "required": ["name", "task", "loss"],
+            "properties": {"task": {"enum": sorted(TASK_LOSSES)}},
+            "allOf": _by_key("task", {task: variant(task, allowed)
+                                      for task, allowed in TASK_LOSSES.items()})}
+
+
+def _cli_format(version, columns, ignored, threshold):
+    features = {"columns": {"type": "array", "items": _feature_column(columns), "minItems": 1}}
+    if ignored:
+        features["ignored"] = {"type": "array", "items": STRING}
+    return {
+        "type": "object", "additionalProperties": False,
+        "required": ["format_version", "features", "target"],
+        "properties": {
+            "format_version": {"const": version},
+            "features": {"type": "object", "additionalProperties": False,
+                         "required": ["columns"], "properties": features},
+            "target": _target(threshold), "settings": {"type": "object"},
+            "data": {"type": "object"},
+        },
+    }
+
+
 CLASS_LABEL = {"type": ["string", "number", "boolean"]}
-TARGET = {
-    "type": "object", "required": ["name", "task", "loss"],
-    "properties": {"task": {"enum": sorted(TASK_LOSSES)}},
-    "allOf": _by_key("task", {
-        task: {"additionalProperties": False,
-               "required": ["mean", "scale"] if task == "regression" else ["classes"],
-               "properties": {
-                   "name": STRING, "task": True, "loss": {"enum": allowed},
-                   **({"mean": NUMBER, "scale": {"type": "number", "exclusiveMinimum": 0}}
-                      if task == "regression" else
-                      {"classes": {"type": "array", "items": CLASS_LABEL, "minItems": 2,
-                                   "uniqueItems": True,
-                                   **({"maxItems": 2} if task == "binary" else {})}})}}
-        for task, allowed in TASK_LOSSES.items()}),
-}
-CLI_V1 = {
-    "type": "object", "additionalProperties": False,
-    "required": ["format_version", "features", "target"],
-    "properties": {
-        "format_version": {"const": 1},
-        "features": {"type": "object", "additionalProperties": False, "required": ["columns"],
-                     "properties": {"columns": {"type": "array", "items": FEATURE_COLUMN,
-                                                "minItems": 1}}},
-        "target": TARGET,
-        "settings": {"type": "object"},
-        "data": {"type": "object"},
-    },
-}
+CLI_V1 = _cli_format(1, {"numeric": NUMERIC_COLUMN, "categorical": _categorical_column(False)},
+                     ignored=False, threshold=False)
+CLI_V2 = _cli_format(2, {"numeric": NUMERIC_COLUMN, "categorical": _categorical_column(True),
+                         "hashed": HASHED_COLUMN}, ignored=True, threshold=True)
 
 
-def check_cli_v1(stored, input_dim, output_dim):
-    """The sizes the preprocessing implies agree with the network: one input per numeric
-    column and per category, one output (or one per class for multiclass), distinct column
-    names. Returns a (where, problem) pair for the first disagreement, or None."""
+def _column_width(column):
+    if column["kind"] == "numeric":
+        return 1
+    if column["kind"] == "hashed":
+        return column["buckets"]
+    return len(column["categories"]) + (1 if column.get("other") else 0)
+
+
+def check_cli_sizes(stored, input_dim, output_dim):
+    """The sizes the preprocessing implies agree with the network: the inputs of the columns
+    (1 per numeric column, 1 per category and "other" level, 1 per hash bucket), one output
+    (one per class for multiclass), no column named twice. Returns (where, problem) for the
+    first disagreement, or None."""
     columns = stored["features"]["columns"]
-    names = [c["name"] for c in columns]
+    names = [c["name"] for c in columns] + stored["features"].get("ignored", [])
     if len(set(names)) != len(names):
         duplicate = next(n for n in names if names.count(n) > 1)
-        return "features.columns", f"the column {duplicate!r} is listed twice"
-    width = sum(1 if c["kind"] == "numeric" else len(c["categories"]) for c in columns)
+        return "features", f"the column {duplicate!r} is listed twice"
+    width = sum(_column_width(c) for c in columns)
     if width != input_dim:
         return "features.columns", (f"the columns make {width} inputs, the network takes "
                                     f"{input_dim}")
@@ -183,7 +220,7 @@ def check_cli_v1(stored, input_dim, output_dim):
 
 
 # key -> {format_version: (schema, cross-field check(stored, input_dim, output_dim))}
-METADATA_FORMATS = {"fastnn_cli": {1: (CLI_V1, check_cli_v1)}}
+METADATA_FORMATS = {"fastnn_cli": {1: (CLI_V1, check_cli_sizes), 2: (CLI_V2, check_cli_sizes)}}
 
 
 def _strict_types():

@@ -120,7 +120,7 @@ CASES = [
     ("a column listed twice", CLI_MODEL,
      lambda c: cli_meta(c)["features"]["columns"][1].update(
          name=cli_meta(c)["features"]["columns"][0]["name"]), None,
-     "config.metadata.fastnn_cli.features.columns", "is listed twice"),
+     "config.metadata.fastnn_cli.features", "is listed twice"),
     ("a scale of zero", CLI_MODEL,
      lambda c: cli_meta(c)["features"]["columns"][2].update(scale=0), None,
      "config.metadata.fastnn_cli.features.columns[2].scale", "less than or equal to"),
@@ -135,10 +135,13 @@ CASES = [
      "newer fastnn (format version 5"),
     ("a command metadata version that is a list", CLI_MODEL,
      lambda c: cli_meta(c).update(format_version=[]), None,
-     "config.metadata.fastnn_cli.format_version", "1 was expected"),
+     "config.metadata.fastnn_cli.format_version", "[] is not an integer"),
+    ("a command metadata version 0", CLI_MODEL,
+     lambda c: cli_meta(c).update(format_version=0), None,
+     "config.metadata.fastnn_cli.format_version", "0 is not a format version"),
     ("command metadata a string", CLI_MODEL,
      lambda c: c["metadata"].update(fastnn_cli="x"), None, "config.metadata.fastnn_cli",
-     "is not of type 'object'"),
+     "is not of type 'object' (str)"),
     # values
     ("NaN params", TRAINED, None, lambda a: a["params"].__setitem__(3, np.nan), "params",
      "non-finite value (nan) at index 3"),
@@ -310,3 +313,16 @@ def test_the_installed_command_says_it_in_one_line_with_exit_2(folder):
     assert result.stderr.splitlines() == [
         f"Error: {path}: config.metadata.fastnn_cli.features.columns[0]: 'kind' is a required "
         f"property"]
+
+
+def test_command_metadata_version_2_is_checked_too(tmp_path):
+    def version_2(c, other):
+        meta = cli_meta(c)
+        meta.update(format_version=2)
+        meta["features"]["ignored"] = ["year"]
+        meta["features"]["columns"][0]["other"] = other
+    rewrite(CLI_MODEL, tmp_path / "v2.fnn", lambda c: version_2(c, False))
+    assert fn.load_model(tmp_path / "v2.fnn").metadata["fastnn_cli"]["format_version"] == 2
+    rewrite(CLI_MODEL, tmp_path / "other.fnn", lambda c: version_2(c, True))
+    with pytest.raises(fn.ModelFileError, match="the network takes"):
+        fn.load_model(tmp_path / "other.fnn")  # the "other" level is one input more
