@@ -319,7 +319,7 @@ def test_command_metadata_version_2_is_checked_too(tmp_path):
     def version_2(c, other):
         meta = cli_meta(c)
         meta.update(format_version=2)
-        meta["features"]["ignored"] = ["year"]
+        meta["features"]["ignored"] = ["comment"]
         meta["features"]["columns"][0]["other"] = other
     rewrite(CLI_MODEL, tmp_path / "v2.fnn", lambda c: version_2(c, False))
     assert fn.load_model(tmp_path / "v2.fnn").metadata["fastnn_cli"]["format_version"] == 2
