@@ -7,7 +7,8 @@
                                to a regular file is followed (the file it names is replaced).
     "-"                        standard output, written as a stream
     FIFO, character device     opened and written as a stream (never replaced: /dev/null stays
-                               a device, a named pipe stays a pipe)
+                               a device, a named pipe stays a pipe); so is a path under /dev or
+                               /proc that names a regular file (/dev/stdout redirected to one)
     anything else              refused with OutputError: a folder, a socket, a block device
 
 Temporary files are named ``.fastnn-tmp-<pid>-<random><suffix>``; one left by a process that
@@ -23,6 +24,7 @@ import stat
 import sys
 
 TEMP_PREFIX = ".fastnn-tmp-"
+SYSTEM_FOLDERS = ("/dev/", "/proc/")
 STREAM = "stream"
 FILE = "file"
 
@@ -42,7 +44,8 @@ def output_kind(path):
     except FileNotFoundError:
         return FILE
     if stat.S_ISREG(mode):
-        return FILE
+        # /dev/stdout, /proc/self/fd/1, ...: another process's open file, never replaced
+        return STREAM if os.path.abspath(path).startswith(SYSTEM_FOLDERS) else FILE
     if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
         return STREAM
     what = ("a folder" if stat.S_ISDIR(mode) else "a socket" if stat.S_ISSOCK(mode)

@@ -89,6 +89,20 @@ def test_dev_null_is_written_and_stays_a_device():
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
 
 
+def test_a_file_named_through_proc_is_written_in_place(tmp_path):
+    """/dev/stdout of a process whose output goes to a file resolves through /proc/self/fd;
+    that file is written, not replaced (its inode stays)."""
+    target = tmp_path / "out.txt"
+    target.write_text("old contents\n")
+    inode = os.stat(target).st_ino
+    with open(target, "rb") as held:
+        proc_path = f"/proc/self/fd/{held.fileno()}"
+        assert output_kind(proc_path) == "stream"
+        write_atomically(proc_path, lambda f: f.write("new\n"))
+    assert os.stat(target).st_ino == inode and target.read_text().startswith("new\n")
+    assert os.listdir(tmp_path) == ["out.txt"]
+
+
 def test_dash_is_standard_output(capsys):
     write_atomically("-", lambda f: f.write("a,b\n"))
     assert capsys.readouterr().out == "a,b\n"
