@@ -2,8 +2,8 @@
 delimiters, quoting, line endings, column names, column types, huge and tiny numbers, empty
 cells; and arrays of any dtype and value through Sequential.fit and predict.
 
-Allowed: success (then the model file loads and predicts the same table), or one line and exit
-2 (a ValueError from the library), with nothing created and the input unchanged. Never another
+Allowed: success (then the model file loads, and predicting the same table succeeds or says why
+in one line), or one line and exit 2 (a ValueError from the library), with nothing created and the input unchanged. Never another
 exception, a traceback, a warning, or more than MEMORY_BOUND of allocations. Cases that still
 fail because of code outside the loader are kept out of the generated tables and listed in
 KNOWN_FAILURES, each with its reproducer marked xfail(strict=True): when it is fixed the
@@ -101,8 +101,9 @@ def test_train_on_a_generated_table_succeeds_or_says_why_in_one_line(folder, tab
             assert sorted(p.name for p in folder.iterdir()) == ["data.csv"]
             return
         fn.load_model(out)
+        # rows training skipped (no target) may hold values predict refuses: exit 2 then
         predicted = runner.invoke(cli, ["predict", str(out), str(path), "--quiet"])
-        check_command_outcome(predicted, allowed=(0,))
+        check_command_outcome(predicted, allowed=(0, 2))
 
 
 # Arrays for the library's fit and predict: every dtype, shape and value class.
