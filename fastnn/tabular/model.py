@@ -256,17 +256,12 @@ class TabularModel:
     def load(cls, path):
         """The model in a file written by ``save`` or ``fastnn train`` (older formats too);
         fastnn.ModelFileError (a ValueError) naming the file and the entry otherwise."""
-        from ..model_file import ModelFileError, load_model
+        from ..model_file import load_model
 
-        network = load_model(path)
+        network = load_model(path)  # checks the metadata whole (fastnn.model_schema)
         meta = stored.checked(network.metadata.get(stored.METADATA_KEY), os.fspath(path))
         features = FeatureEncoder.from_dict(meta["features"])
         target = TargetEncoder.from_dict(meta["target"])
-        if features.width != network.input_dim or target.n_outputs != network.output_dim:
-            raise ModelFileError(os.fspath(path), f"corrupt tabular metadata: it encodes "
-                                 f"{features.width} input(s) and {target.n_outputs} output(s), "
-                                 f"the network has {network.input_dim} and "
-                                 f"{network.output_dim}")
         settings = meta["settings"]
         try:
             options = TrainOptions.from_settings(settings)
