@@ -1,46 +1,212 @@
-"""What importing fastnn costs, and that kernels land in the on-disk cache."""
+"""What importing fastnn costs, and the compile cache: one folder per kernel-source digest shared
+by every install path, checked against Numba's own indexes (no timings here: bench/first_run.py
+measures them)."""
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 
+import pytest
+
 import fastnn
+from fastnn import compile_cache, precompile
+
+PACKAGE = os.path.dirname(os.path.abspath(fastnn.__file__))
+REPO = os.path.dirname(PACKAGE)
+
+# A tiny float32 fit and prediction; prints what the process compiled and loaded (Numba's
+# dispatcher statistics, summed over every kernel), the cache folder and where fastnn came from.
+TINY_RUN = """
+import json, numpy as np, fastnn as fn
+from fastnn import compile_cache
+cached = fn.kernels_cached()
+model = fn.Sequential([fn.Dense(3, activation="relu"), fn.Dense(1, activation="sigmoid")],
+                      input_dim=2, seed=0)
+model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
+X = np.ones((8, 2)); y = np.array([0, 1] * 4)
+model.fit(X, y, epochs=1, batch_size=4, validation_data=(X, y))
+model.predict(X)
+compiled, loaded = compile_cache.compile_counts()
+print(json.dumps({"cached_before": cached, "compiled": compiled, "loaded": loaded,
+                  "folder": compile_cache.CACHE_DIR, "package": fn.__file__}))
+"""
+
+
+def run_python(code, env=None, cwd=None):
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, cwd=cwd)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def copy_of_package(tmp_path):
+    """A second install of this fastnn: the package folder copied elsewhere."""
+    target = tmp_path / "second_install"
+    shutil.copytree(PACKAGE, target / "fastnn",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc"))
+    return target
+
+
+def environment(path_first=None, **overrides):
+    env = dict(os.environ, **overrides)
+    if path_first is not None:
+        env["PYTHONPATH"] = str(path_first)
+    return env
+
+
+@pytest.fixture(scope="module")
+def prepared_float32():
+    """``fastnn compile --dtype float32`` on the shared cache (fast when already prepared);
+    returns its output."""
+    out = subprocess.run([sys.executable, "-m", "fastnn_cli", "compile", "--dtype", "float32"],
+                         capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
 
 
 def test_import_loads_no_optional_dependency():
     code = ("import sys, fastnn; heavy = [m for m in ('click', 'matplotlib', 'torch', 'pandas', "
             "'numba.cuda') if m in sys.modules]; print(','.join(heavy))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    assert run_python(code).strip() == ""
 
 
-def test_compiled_kernels_are_cached_on_disk(tmp_path):
-    code = ("import numpy as np, fastnn as fn\n"
-            "print(fn.kernels_cached())\n"
-            "m = fn.Sequential([fn.Dense(2, activation='tanh'), fn.Dense(1)], input_dim=2)\n"
-            "m.compile(loss='mse').fit(np.ones((4, 2)), np.ones(4))\n"
-            "from fastnn.kernels._jit import CACHE_DIR; print(CACHE_DIR)\n")
-    env = dict(os.environ, FASTNN_CACHE_DIR=str(tmp_path))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         check=True)
-    cached_before, cache_dir = out.stdout.split()
-    assert cached_before == "False"
-    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           env=env, check=True)
-    assert again.stdout.split()[0] == "True"
-    assert cache_dir.startswith(str(tmp_path))
-    names = [f for _, _, files in os.walk(cache_dir) for f in files]
-    assert any(f.startswith("training.train_batches") and f.endswith(".nbi") for f in names)
+def test_compile_command_says_what_and_where(prepared_float32):
+    assert compile_cache.CACHE_DIR in prepared_float32
+    assert "float32:" in prepared_float32
+
+
+def test_after_compile_a_fresh_process_compiles_nothing(prepared_float32):
+    result = json.loads(run_python(TINY_RUN, cwd=REPO))
+    assert result["cached_before"] is True
+    assert result["compiled"] == 0 and result["loaded"] > 0
+
+
+def test_compile_again_only_checks_the_index(prepared_float32):
+    reports = precompile.compile_kernels(["float32"])
+    assert reports[0]["checked"] and reports[0]["compiled"] == 0
+
+
+def test_a_second_install_path_reuses_the_cache(prepared_float32, tmp_path):
+    second = copy_of_package(tmp_path)
+    result = json.loads(run_python(TINY_RUN, env=environment(second), cwd=tmp_path))
+    assert result["package"].startswith(str(second))
+    assert result["folder"] == compile_cache.CACHE_DIR
+    assert result["compiled"] == 0 and result["cached_before"] is True
+
+
+def test_kernels_cached_is_false_in_a_fresh_install_with_an_empty_cache(tmp_path):
+    second = copy_of_package(tmp_path)
+    code = "import fastnn as fn; print(fn.kernels_cached(), fn.kernels_cached('float64'))"
+    env = environment(second, FASTNN_CACHE_DIR=str(tmp_path / "empty"))
+    assert run_python(code, env=env, cwd=tmp_path).split() == ["False", "False"]
+
+
+def test_a_deleted_data_file_makes_kernels_cached_false(prepared_float32, tmp_path):
+    root = tmp_path / "root"
+    folder = root / os.path.basename(compile_cache.CACHE_DIR)
+    shutil.copytree(compile_cache.CACHE_DIR, folder)
+    code = "import fastnn as fn; print(fn.kernels_cached())"
+    env = environment(FASTNN_CACHE_DIR=str(root))
+    assert run_python(code, env=env, cwd=REPO).strip() == "True"
+    prepared = json.loads(next(folder.glob("prepared-*.json")).read_text())
+    for data_file in folder.glob("training.*.nbc"):
+        data_file.unlink()
+    assert "training.train_batches" in prepared["float32"]["kernels"]
+    assert run_python(code, env=env, cwd=REPO).strip() == "False"
+
+
+@pytest.mark.parametrize("variable, expected", [
+    ("FASTNN_CACHE_DIR", "{dir}"),
+    ("NUMBA_CACHE_DIR", os.path.join("{dir}", "fastnn")),
+    ("XDG_CACHE_HOME", os.path.join("{dir}", "fastnn")),
+])
+def test_cache_root_follows_the_environment(monkeypatch, tmp_path, variable, expected):
+    for name in ("FASTNN_CACHE_DIR", "NUMBA_CACHE_DIR", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, str(tmp_path))
+    assert compile_cache.cache_root() == expected.format(dir=tmp_path)
 
 
 def test_unwritable_cache_folder_falls_back_to_no_cache(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    env = dict(os.environ, FASTNN_CACHE_DIR=str(blocker / "sub"))
-    code = "from fastnn.kernels._jit import CACHE_DIR; import fastnn; print(CACHE_DIR)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         check=True)
-    assert out.stdout.strip() == "None"
+    env = environment(FASTNN_CACHE_DIR=str(blocker / "sub"))
+    code = ("import fastnn as fn; from fastnn import compile_cache as c; "
+            "print(c.CACHE_DIR, fn.kernels_cached())")
+    assert run_python(code, env=env).split() == ["None", "False"]
+
+
+def test_a_save_that_fails_is_not_an_error(monkeypatch):
+    dispatcher = compile_cache.KERNELS[0]
+    if not isinstance(dispatcher._cache, compile_cache.KernelCache):
+        pytest.skip("no usable cache folder here")
+
+    def read_only(*args):
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(dispatcher._cache._impl, "check_cachable", lambda data: True)
+    monkeypatch.setattr(dispatcher._cache._impl.locator, "ensure_cache_path", read_only)
+    dispatcher._cache.save_overload(None, object())  # would raise without the guard
+
+
+def test_clean_removes_only_other_versions_folders(tmp_path):
+    names = ["kernels-0123456789abcdef", "numba-0123456789abcdef", "kernels-notahash",
+             "my-notes", os.path.basename(compile_cache.CACHE_DIR or "kernels-none")]
+    for name in names:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "x.nbi").write_bytes(b"12345")
+    removed = compile_cache.clean(tmp_path)
+    assert sorted(os.path.basename(path) for path, _ in removed) == names[:2]
+    assert all(size == 5 for _, size in removed)
+    assert sorted(os.listdir(tmp_path)) == sorted(names[2:])
+
+
+def test_a_kernel_outside_the_kernels_folder_is_refused():
+    import numba
+
+    with pytest.raises(ValueError, match="must live under"):
+        compile_cache.register(numba.njit(lambda x: x))
+
+
+@pytest.mark.parametrize("registry, covered", [
+    (fastnn.activations.ACTIVATIONS, "activation"),
+    (fastnn.losses.LOSSES, "loss"),
+    (fastnn.optimizers.OPTIMIZERS, "optimizer"),
+    (fastnn.optimizers.PRESETS, "optimizer"),
+    (fastnn.schedules.SCHEDULES, "schedule"),
+])
+def test_the_precompile_runs_cover_every_registered_name(registry, covered):
+    names = {what.split(" ", 1)[1] for what, _ in precompile.workloads("float32")
+             if what.startswith(covered + " ")}
+    assert set(registry) <= names
+
+
+def test_the_precompile_network_has_every_layer_kind():
+    kinds = {type(layer).__name__ for layer in precompile.every_layer_kind()}
+    assert kinds == set(fastnn.layers.LAYERS)
+
+
+def test_watch_compiles_sees_nothing_when_everything_is_loaded(prepared_float32):
+    code = ("from fastnn import compile_cache\n"
+            "calls = []\n"
+            "with compile_cache.watch_compiles(on_start=lambda: calls.append(1)) as watch:\n"
+            + TINY_RUN.replace("\n", "\n    ") +
+            "\nprint(watch.compiled, watch.seconds, len(calls))")
+    assert run_python(code, cwd=REPO).split()[-3:] == ["0", "0.0", "0"]
+
+
+def test_watch_compiles_reports_a_compilation(tmp_path):
+    code = ("import numpy as np, fastnn as fn\n"
+            "from fastnn import compile_cache\n"
+            "calls = []\n"
+            "with compile_cache.watch_compiles(on_start=lambda: calls.append(1)) as watch:\n"
+            "    fn.Perceptron(max_epochs=1).fit(np.eye(2), np.array([0, 1]))\n"
+            "print(watch.compiled, watch.seconds, len(calls))")
+    env = environment(FASTNN_CACHE_DIR=str(tmp_path))
+    compiled, seconds, calls = run_python(code, env=env, cwd=REPO).split()
+    assert int(compiled) >= 1 and float(seconds) > 0 and calls == "1"
 
 
 def test_version():
