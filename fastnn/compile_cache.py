@@ -276,16 +276,21 @@ def record_compile_seconds(dtype, seconds):
     _write_json(_timings_path(), timings)
 
 
-def compile_estimate(dtype="float32"):
-    """None when a ``dtype`` run needs no compiling (``kernels_cached``); else the seconds that
-    compiling took when last measured on this CPU, or REFERENCE_COMPILE_SECONDS."""
-    if kernels_cached(dtype):
-        return None
+def measured_compile_seconds(dtype="float32"):
+    """The seconds that compiling ``dtype`` took when last measured on this CPU, else
+    REFERENCE_COMPILE_SECONDS."""
+    _check_dtype(dtype)
     try:
         with open(_timings_path()) as f:
             return float(json.load(f)[cpu_id()][dtype])
     except (OSError, ValueError, KeyError, TypeError):
         return REFERENCE_COMPILE_SECONDS
+
+
+def compile_estimate(dtype="float32"):
+    """None when a ``dtype`` run needs no compiling (``kernels_cached``); else about how many
+    seconds it will spend compiling (``measured_compile_seconds``)."""
+    return None if kernels_cached(dtype) else measured_compile_seconds(dtype)
 
 
 class CompileWatch(event.Listener):
@@ -328,6 +333,19 @@ def watch_compiles(on_start=None):
     CompileWatch (``.compiled``, ``.seconds``)."""
     watch = CompileWatch(on_start)
     with event.install_listener("numba:compile", watch):
+        yield watch
+
+
+@contextlib.contextmanager
+def note_compiling(say, dtype="float32"):
+    """``watch_compiles`` that calls ``say(message)`` once, when Numba starts compiling one of
+    fastnn's kernels (never when everything is loaded from the cache); the message gives the
+    measured estimate. Yields the CompileWatch."""
+    where = (f"once: they are kept in {CACHE_DIR}" if CACHE_DIR is not None
+             else "no cache folder is usable, so every run compiles them")
+    message = (f"compiling fastnn's kernels for this CPU (about "
+               f"{measured_compile_seconds(dtype):.0f} s, {where})")
+    with watch_compiles(on_start=lambda: say(message)) as watch:
         yield watch
 
 

@@ -197,16 +197,17 @@ def test_watch_compiles_sees_nothing_when_everything_is_loaded(prepared_float32)
     assert run_python(code, cwd=REPO).split()[-3:] == ["0", "0.0", "0"]
 
 
-def test_watch_compiles_reports_a_compilation(tmp_path):
+def test_note_compiling_says_so_once_when_a_kernel_compiles(tmp_path):
     code = ("import numpy as np, fastnn as fn\n"
             "from fastnn import compile_cache\n"
-            "calls = []\n"
-            "with compile_cache.watch_compiles(on_start=lambda: calls.append(1)) as watch:\n"
+            "notes = []\n"
+            "with compile_cache.note_compiling(notes.append) as watch:\n"
             "    fn.Perceptron(max_epochs=1).fit(np.eye(2), np.array([0, 1]))\n"
-            "print(watch.compiled, watch.seconds, len(calls))")
+            "print(watch.compiled, watch.seconds, len(notes), notes[0])")
     env = environment(FASTNN_CACHE_DIR=str(tmp_path))
-    compiled, seconds, calls = run_python(code, env=env, cwd=REPO).split()
+    compiled, seconds, calls, note = run_python(code, env=env, cwd=REPO).split(" ", 3)
     assert int(compiled) >= 1 and float(seconds) > 0 and calls == "1"
+    assert note.startswith("compiling fastnn's kernels") and str(tmp_path) in note
 
 
 def test_version():
