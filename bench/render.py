@@ -4,8 +4,8 @@ import json
 import math
 import os
 
-from .implementations import IMPLEMENTATIONS, implementation_class
 from .first_run import saved_section as saved_first_run_section
+from .implementations import IMPLEMENTATIONS, implementation_class
 
 SCALE_NOTE = {
     "full": "the sizes BENCHMARKS.md defines",

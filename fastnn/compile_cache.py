@@ -236,13 +236,14 @@ def _write_json(path, data):
 def missing_kernels(dtype="float32"):
     """Names of the prepared ``dtype`` kernels that this CPU's cache lacks; None when nothing
     was prepared for ``dtype`` on this CPU (fastnn.precompile, ``fastnn compile``)."""
-    _check_dtype(dtype)
+    check_dtype(dtype)
     entry = read_prepared().get(dtype)
-    if not entry:
-        return None
+    kernels = entry.get("kernels") if isinstance(entry, dict) else None
+    if not isinstance(kernels, dict) or not kernels:
+        return None  # nothing prepared, or a damaged record
     by_name = {kernel_name(d): d for d in KERNELS}
     missing = []
-    for name, signatures in entry["kernels"].items():
+    for name, signatures in kernels.items():
         dispatcher = by_name.get(name)
         if dispatcher is None or not set(signatures) <= cached_signatures(dispatcher):
             missing.append(name)
@@ -256,7 +257,8 @@ def kernels_cached(dtype="float32"):
     return missing_kernels(dtype) == []
 
 
-def _check_dtype(dtype):
+def check_dtype(dtype):
+    """ValueError unless ``dtype`` is one of DTYPES."""
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
 
@@ -279,7 +281,7 @@ def record_compile_seconds(dtype, seconds):
 def measured_compile_seconds(dtype="float32"):
     """The seconds that compiling ``dtype`` took when last measured on this CPU, else
     REFERENCE_COMPILE_SECONDS."""
-    _check_dtype(dtype)
+    check_dtype(dtype)
     try:
         with open(_timings_path()) as f:
             return float(json.load(f)[cpu_id()][dtype])

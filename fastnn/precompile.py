@@ -127,7 +127,7 @@ def workloads(dtype):
 def prepare(dtype):
     """Run the ``dtype`` workloads in this process and record the kernels it holds as
     prepared; returns the report (a dict, see ``main``)."""
-    compile_cache._check_dtype(dtype)
+    compile_cache.check_dtype(dtype)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -140,8 +140,8 @@ def prepare(dtype):
         dtype, kernels, seconds)
     if compiled:
         compile_cache.record_compile_seconds(dtype, seconds)
-    return {"dtype": dtype, "compiled": compiled, "loaded": loaded,
-            "kernels": len(compile_cache.read_prepared().get(dtype, {}).get("kernels", kernels)),
+    recorded = compile_cache.read_prepared().get(dtype, {}).get("kernels", kernels)
+    return {"dtype": dtype, "compiled": compiled, "loaded": loaded, "kernels": len(recorded),
             "seconds": round(seconds, 2), "folder": compile_cache.CACHE_DIR,
             "saved": bool(saved and compile_cache.missing_kernels(dtype) == [])}
 
@@ -161,7 +161,7 @@ def compile_kernels(dtypes=compile_cache.DTYPES, on_report=None):
     ``checked`` True when nothing had to run); ``on_report(report)`` is called as each ends."""
     reports = []
     for dtype in dtypes:
-        compile_cache._check_dtype(dtype)
+        compile_cache.check_dtype(dtype)
         start = time.perf_counter()
         missing = compile_cache.missing_kernels(dtype)
         if missing == []:
