@@ -16,20 +16,24 @@ from fastnn import compile_cache, precompile
 PACKAGE = os.path.dirname(os.path.abspath(fastnn.__file__))
 REPO = os.path.dirname(PACKAGE)
 
-# A tiny float32 fit and prediction; prints what the process compiled and loaded (Numba's
-# dispatcher statistics, summed over every kernel), the cache folder and where fastnn came from.
+# A tiny float32 fit and prediction, watched for compilations; prints what the process compiled
+# and loaded (Numba's dispatcher statistics, summed over every kernel), whether the compile
+# watch saw anything, the cache folder and where fastnn came from.
 TINY_RUN = """
 import json, numpy as np, fastnn as fn
 from fastnn import compile_cache
 cached = fn.kernels_cached()
-model = fn.Sequential([fn.Dense(3, activation="relu"), fn.Dense(1, activation="sigmoid")],
-                      input_dim=2, seed=0)
-model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
-X = np.ones((8, 2)); y = np.array([0, 1] * 4)
-model.fit(X, y, epochs=1, batch_size=4, validation_data=(X, y))
-model.predict(X)
+notes = []
+with compile_cache.note_compiling(notes.append) as watch:
+    model = fn.Sequential([fn.Dense(3, activation="relu"), fn.Dense(1, activation="sigmoid")],
+                          input_dim=2, seed=0)
+    model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
+    X = np.ones((8, 2)); y = np.array([0, 1] * 4)
+    model.fit(X, y, epochs=1, batch_size=4, validation_data=(X, y))
+    model.predict(X)
 compiled, loaded = compile_cache.compile_counts()
 print(json.dumps({"cached_before": cached, "compiled": compiled, "loaded": loaded,
+                  "watched": [watch.compiled, watch.seconds, len(notes)],
                   "folder": compile_cache.CACHE_DIR, "package": fn.__file__}))
 """
 
@@ -81,6 +85,7 @@ def test_after_compile_a_fresh_process_compiles_nothing(prepared_float32):
     result = json.loads(run_python(TINY_RUN, cwd=REPO))
     assert result["cached_before"] is True
     assert result["compiled"] == 0 and result["loaded"] > 0
+    assert result["watched"] == [0, 0.0, 0]  # no compilation seen, no note
 
 
 def test_compile_again_only_checks_the_index(prepared_float32):
@@ -104,16 +109,16 @@ def test_kernels_cached_is_false_in_a_fresh_install_with_an_empty_cache(tmp_path
 
 
 def test_a_deleted_data_file_makes_kernels_cached_false(prepared_float32, tmp_path):
+    assert fastnn.kernels_cached()
     root = tmp_path / "root"
     folder = root / os.path.basename(compile_cache.CACHE_DIR)
     shutil.copytree(compile_cache.CACHE_DIR, folder)
-    code = "import fastnn as fn; print(fn.kernels_cached())"
-    env = environment(FASTNN_CACHE_DIR=str(root))
-    assert run_python(code, env=env, cwd=REPO).strip() == "True"
     prepared = json.loads(next(folder.glob("prepared-*.json")).read_text())
+    assert "training.train_batches" in prepared["float32"]["kernels"]
     for data_file in folder.glob("training.*.nbc"):
         data_file.unlink()
-    assert "training.train_batches" in prepared["float32"]["kernels"]
+    code = "import fastnn as fn; print(fn.kernels_cached())"
+    env = environment(FASTNN_CACHE_DIR=str(root))
     assert run_python(code, env=env, cwd=REPO).strip() == "False"
 
 
@@ -186,15 +191,6 @@ def test_the_precompile_runs_cover_every_registered_name(registry, covered):
 def test_the_precompile_network_has_every_layer_kind():
     kinds = {type(layer).__name__ for layer in precompile.every_layer_kind()}
     assert kinds == set(fastnn.layers.LAYERS)
-
-
-def test_watch_compiles_sees_nothing_when_everything_is_loaded(prepared_float32):
-    code = ("from fastnn import compile_cache\n"
-            "calls = []\n"
-            "with compile_cache.watch_compiles(on_start=lambda: calls.append(1)) as watch:\n"
-            + TINY_RUN.replace("\n", "\n    ") +
-            "\nprint(watch.compiled, watch.seconds, len(calls))")
-    assert run_python(code, cwd=REPO).split()[-3:] == ["0", "0.0", "0"]
 
 
 def test_note_compiling_says_so_once_when_a_kernel_compiles(tmp_path):
