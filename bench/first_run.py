@@ -115,27 +115,32 @@ def import_seconds(repeats=5):
 
 def render(results):
     steps = results["steps"]
-    rows = [f"| {key} | {value['wall']:.2f} ({value['wall_min']:.2f}-{value['wall_max']:.2f})"
-            f" | {value['cpu']:.2f} | {value['n']} |" for key, value in steps.items()]
+    rows = [f"| {key} | {value['cpu']:.2f} | {value['wall']:.2f} ({value['wall_min']:.2f}-"
+            f"{value['wall_max']:.2f}) | {value['n']} |" for key, value in steps.items()]
     for key, value in results.get("install", {}).items():
-        rows.append(f"| {key} | {value['wall']:.2f} | {value['cpu']:.2f} | 1 |")
-    warm, peer = steps["warm run"]["wall"], steps["scikit-learn script"]["wall"]
-    prepared = steps["prepared first run"]["wall"]
+        rows.append(f"| {key} | {value['cpu']:.2f} | {value['wall']:.2f} | 1 |")
+
+    def ratio(a, b, what):
+        return f"{steps[a][what] / steps[b][what]:.2f}"
+
     return "\n".join([
         SECTION,
         "`fastnn train examples/iris.csv --opt rmsprop` as a new user runs it, whole processes "
         "from start to exit (bench/first_run.py): an empty compile cache (cold JIT), a cache "
         "prepared by `fastnn compile --dtype float32` and then its first and later (warm) "
         "runs, and the same job as one pandas + scikit-learn script "
-        "(bench/sklearn_cli_peer.py). Median of the rounds (range); CPU is user + sys.",
+        "(bench/sklearn_cli_peer.py). Median of the rounds (wall: median and range); CPU is "
+        "user + sys of the process and its children, the steadier figure on a shared machine.",
         "",
-        "| step | wall s | CPU s | rounds |",
+        "| step | CPU s | wall s | rounds |",
         "|---|---|---|---|",
         *rows,
         "",
-        f"- prepared first run / warm run: {prepared / warm:.2f}; warm run / scikit-learn "
-        f"script: {warm / peer:.2f}; `import fastnn` (`python -X importtime`): "
-        f"{results['import']:.2f} s.",
+        f"- prepared first run / warm run: {ratio('prepared first run', 'warm run', 'cpu')} "
+        f"CPU, {ratio('prepared first run', 'warm run', 'wall')} wall; warm run / scikit-learn "
+        f"script: {ratio('warm run', 'scikit-learn script', 'cpu')} CPU, "
+        f"{ratio('warm run', 'scikit-learn script', 'wall')} wall; `import fastnn` "
+        f"(`python -X importtime`): {results['import']:.2f} s.",
         f"- 1-minute load average at the end: {results['load_average']:.1f} (2 cores).",
     ])
 
