@@ -208,3 +208,45 @@ def test_note_compiling_says_so_once_when_a_kernel_compiles(tmp_path):
 
 def test_version():
     assert fastnn.__version__
+
+
+def test_compile_without_a_usable_folder_is_one_error_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    out = subprocess.run([sys.executable, "-m", "fastnn_cli", "compile"], capture_output=True,
+                         text=True, cwd=REPO, env=environment(FASTNN_CACHE_DIR=str(blocker / "x")))
+    assert out.returncode == 1
+    assert out.stderr.startswith("Error: no usable cache folder") and out.stderr.count("\n") == 1
+
+
+@pytest.fixture
+def build_backend(monkeypatch):
+    monkeypatch.syspath_prepend(os.path.join(REPO, "build_backend"))
+    monkeypatch.chdir(REPO)
+    import fastnn_build
+
+    return fastnn_build
+
+
+@pytest.mark.parametrize("installed, switch, expected_numba", [
+    ({"numba": "0.68.1", "numpy": "2.4.6"}, "1", "numba==0.68.1"),
+    ({}, "1", "numba>="),
+    ({"numba": "0.68.1"}, "0", None),
+])
+def test_the_build_asks_for_the_target_environments_numba(build_backend, monkeypatch, installed,
+                                                           switch, expected_numba):
+    monkeypatch.setattr(build_backend, "_installed_versions", lambda: installed)
+    monkeypatch.setenv("FASTNN_BUILD_COMPILE", switch)
+    requirements = build_backend.compile_requirements()
+    numba = [r for r in requirements if r.startswith("numba")]
+    if expected_numba is None:
+        assert requirements == []
+    else:
+        assert len(numba) == 1 and numba[0].startswith(expected_numba)
+        assert not any(r.startswith(("click", "pandas", "pyarrow", "rich")) for r in requirements)
+
+
+def test_the_build_reads_the_installed_numba_version(build_backend):
+    import numba
+
+    assert build_backend._installed_versions()["numba"] == numba.__version__
