@@ -5,7 +5,7 @@
 a float32 run needs into fastnn's cache folder (fastnn.compile_cache: keyed on the kernel
 sources and the Numba version, not on the install path), so the installed package's first run
 loads them. The compiled code is valid only for the Numba version that made it, so the build
-environment gets the library's dependencies at the versions the target environment already
+environment gets the project's dependencies (but the command's) at the versions the target already
 has, or else at the project's own requirements (which a fresh install resolves the same way).
 A failed or skipped compilation never fails the build: the kernels are then compiled on first
 use. ``FASTNN_BUILD_COMPILE=0`` skips it (for building wheels to distribute).
@@ -22,8 +22,8 @@ from importlib import metadata
 from setuptools import build_meta as _setuptools
 from setuptools.build_meta import *  # noqa: F401,F403  (every hook not redefined here)
 
-# The distributions `import fastnn` needs (the CLI's are not needed to compile).
-LIBRARY_DISTRIBUTIONS = ("numba", "numpy", "scipy", "threadpoolctl", "joblib")
+# Dependencies of the command only: the compile step imports the library, not the command.
+COMMAND_ONLY_DISTRIBUTIONS = ("click", "pandas", "pyarrow", "rich")
 
 
 def _project_dependencies():
@@ -50,14 +50,15 @@ def _installed_versions():
 
 
 def compile_requirements():
-    """The library's dependencies, pinned to the target environment's versions when present."""
+    """The project's dependencies but the command's, pinned to the target environment's
+    versions when present."""
     if not _compiling():
         return []
     installed = _installed_versions()
     requirements = []
     for requirement in _project_dependencies():
         name = _requirement_name(requirement)
-        if name in LIBRARY_DISTRIBUTIONS:
+        if name not in COMMAND_ONLY_DISTRIBUTIONS:
             requirements.append(f"{name}=={installed[name]}" if name in installed
                                  else requirement)
     return requirements
