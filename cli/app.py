@@ -9,6 +9,7 @@ and SIGTERM end a command with one line and exit code 130 or 143 (``signals``).
 import click
 
 from . import options, signals
+from .compile import compile_command
 from .errors import InputError
 from .sweep_commands import register_sweep_commands
 
@@ -181,6 +182,7 @@ def export(model, onnx_file, quiet):
 
 
 register_sweep_commands(cli)
+cli.add_command(compile_command)
 
 
 def run():
