@@ -2,10 +2,9 @@
 
 ``train_defaults(rows, task)`` gives the settings the command uses for every option the user
 did not give; ``fill(settings, rows, task)`` fills the ``None`` entries of a settings dict with
-them. ``rows`` is the number of training rows (after the validation rows are held out); the task
-(binary, multiclass or regression) is checked, and the study found no reason to make the rule
-depend on it. The rule depends on nothing but these (never on a table's name or values);
-docs/defaults.md gives the study that chose it.
+them. ``rows`` is the number of training rows (after the validation rows are held out) and
+``task`` is binary, multiclass or regression. The rule depends on nothing else (never on a
+table's name or values); docs/defaults.md gives the study that chose it.
 
     batch_size      32
     epochs          enough for MIN_UPDATES updates, and at least MIN_EPOCHS:
@@ -14,13 +13,15 @@ docs/defaults.md gives the study that chose it.
     early_stopping  patience: PATIENCE_SHARE of the epochs, at least MIN_PATIENCE
                     (training stops after that many epochs without a better validation loss
                     and keeps the best epoch's weights)
-    layers, dropout by the training rows (SIZES):
-                        rows < 1000            64,32            dropout 0.2
-                        1000 <= rows < 20000   256,256,256      dropout 0.3
-                        rows >= 20000          64,32            dropout 0
+    layers, dropout by the training rows and the kind of task (SIZES):
+                                               classification       regression
+                        rows < 1000            64,32, 0.2           64,32, 0.2
+                        1000 <= rows < 20000   256,256,256, 0.3     256,128, 0.1
+                        rows >= 20000          64,32, 0             64,32, 0
                     (small tables overfit a wide network; mid-sized ones gain from its width
-                    with strong dropout; from 20000 rows the compute of a wide network is not
-                    spent, and dropout is not needed)
+                    with dropout, less of it for regression, whose outputs dropout's noise
+                    disturbs more; from 20000 rows the compute of a wide network is not spent
+                    and dropout is not needed)
 
 The other settings keep fixed defaults, given with the command's options (activation relu, adam
 at its learning rate 0.001, a constant rate, no L1/L2 penalty, 20% of the rows for validation).
@@ -35,8 +36,11 @@ MIN_UPDATES = 3000
 MIN_EPOCHS = 100
 PATIENCE_SHARE = 0.1
 MIN_PATIENCE = 10
-# (from this many training rows, hidden layer widths, dropout rate)
-SIZES = ((0, (64, 32), 0.2), (1000, (256, 256, 256), 0.3), (20000, (64, 32), 0.0))
+# per kind of task: (from this many training rows, hidden layer widths, dropout rate)
+SIZES = {
+    "classification": ((0, (64, 32), 0.2), (1000, (256, 256, 256), 0.3), (20000, (64, 32), 0.0)),
+    "regression": ((0, (64, 32), 0.2), (1000, (256, 128), 0.1), (20000, (64, 32), 0.0)),
+}
 TASKS = ("binary", "multiclass", "regression")
 
 
@@ -53,10 +57,11 @@ def patience_for(epochs):
     return max(MIN_PATIENCE, int(round(epochs * PATIENCE_SHARE)))
 
 
-def network_for(rows):
-    """(hidden layer widths, dropout rate) for ``rows`` training rows (SIZES)."""
-    layers, dropout = SIZES[0][1:]
-    for first_row, size_layers, size_dropout in SIZES:
+def network_for(rows, task):
+    """(hidden layer widths, dropout rate) for ``rows`` training rows and ``task`` (SIZES)."""
+    sizes = SIZES["regression" if task == "regression" else "classification"]
+    layers, dropout = sizes[0][1:]
+    for first_row, size_layers, size_dropout in sizes:
         if rows >= first_row:
             layers, dropout = size_layers, size_dropout
     return list(layers), dropout
@@ -72,7 +77,7 @@ def train_defaults(rows, task, batch_size=None):
         raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     batch = BATCH_SIZE if batch_size is None else batch_size
     epochs = epochs_for(rows, batch)
-    layers, dropout = network_for(rows)
+    layers, dropout = network_for(rows, task)
     return {"layers": layers, "dropout": dropout, "batch_size": BATCH_SIZE, "epochs": epochs,
             "early_stopping": patience_for(epochs)}
 

@@ -40,12 +40,15 @@ def test_train_defaults_are_json_ready_and_complete(rows, task):
     assert settings["early_stopping"] == defaults.patience_for(settings["epochs"])
 
 
-@pytest.mark.parametrize("rows, layers, dropout", [
-    (1, [64, 32], 0.2), (999, [64, 32], 0.2), (1000, [256, 256, 256], 0.3),
-    (19999, [256, 256, 256], 0.3), (20000, [64, 32], 0.0), (10 ** 7, [64, 32], 0.0)])
-def test_network_by_training_rows(rows, layers, dropout):
-    assert defaults.network_for(rows) == (layers, dropout)
-    settings = defaults.train_defaults(rows, "regression")
+@pytest.mark.parametrize("rows, task, layers, dropout", [
+    (1, "binary", [64, 32], 0.2), (999, "multiclass", [64, 32], 0.2),
+    (1000, "binary", [256, 256, 256], 0.3), (19999, "multiclass", [256, 256, 256], 0.3),
+    (20000, "binary", [64, 32], 0.0), (10 ** 7, "multiclass", [64, 32], 0.0),
+    (999, "regression", [64, 32], 0.2), (1000, "regression", [256, 128], 0.1),
+    (20000, "regression", [64, 32], 0.0)])
+def test_network_by_training_rows_and_task(rows, task, layers, dropout):
+    assert defaults.network_for(rows, task) == (layers, dropout)
+    settings = defaults.train_defaults(rows, task)
     assert (settings["layers"], settings["dropout"]) == (layers, dropout)
 
 
@@ -69,10 +72,11 @@ def test_fill_sets_only_what_is_missing_and_says_which():
     given = {"layers": [8], "dropout": None, "batch_size": 8, "seed": 3}
     filled = defaults.fill(given, rows=96, task="multiclass")
     assert filled["layers"] == [8] and filled["batch_size"] == 8 and filled["seed"] == 3
-    assert filled["dropout"] == defaults.network_for(96)[1]
+    assert filled["dropout"] == defaults.network_for(96, "multiclass")[1]
     assert filled["epochs"] == defaults.epochs_for(96, 8)  # counted in the batch size given
     assert "layers" not in filled["defaulted"] and "dropout" in filled["defaulted"]
     assert set(filled["defaulted"]) == set(defaults.train_defaults(96, "multiclass")) - {
         "layers", "batch_size"}
     assert given["dropout"] is None  # the argument is not changed
+
 
