@@ -109,8 +109,10 @@ def cli():
 @click.option("--task", type=click.Choice(("auto",) + TASKS), default="auto", show_default=True,
               help="auto: classification for strings, booleans or a few integer values "
                    "(2 classes: binary), regression otherwise.")
-@click.option("--layers", type=LayerSizes(), default="64,32", show_default=True,
-              help="Widths of the hidden layers, comma-separated ('' for none).")
+@click.option("--layers", type=LayerSizes(),
+              help="Widths of the hidden layers, comma-separated ('' for none).  [default: "
+                   "64,32 below 1000 training rows, 256,256,256 below 20000 (regression: "
+                   "256,128), else 64,32]")
 @click.option("--activation", type=LibraryChoice(activation_names), default="relu",
               show_default=True, help="Activation of the hidden layers.")
 @click.option("--opt", "opt", type=LibraryChoice(optimizer_names), default="adam",
@@ -123,16 +125,20 @@ def cli():
               help="Learning-rate schedule over the run (fastnn's schedule names).")
 @click.option("--clipnorm", type=POSITIVE,
               help="Rescale each update's gradient to a global L2 norm of at most this.")
-@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--batch-size", type=BatchSize(), default="32", show_default=True,
-              help="Rows per update, or 'sqrt' for the square root of the training rows.")
+@click.option("--epochs", type=click.IntRange(min=1),
+              help="Passes over the training rows (at most, with early stopping).  [default: "
+                   "enough for 3000 updates, at least 100]")
+@click.option("--batch-size", type=BatchSize(),
+              help="Rows per update, or 'sqrt' for the square root of the training rows.  "
+                   "[default: 32]")
 @click.option("--loss", type=click.Choice(("auto",) + LOSSES), default="auto", show_default=True,
               help="auto: bce (sigmoid output) for binary, scce (softmax) for multiclass, "
                    "mse (linear) for regression.")
 @click.option("--init", type=LibraryChoice(initializer_names, extra=("auto",)), default="auto",
               show_default=True, help="Kernel initializer (auto: He for ReLU, Glorot otherwise).")
-@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0,
-              show_default=True, help="Dropout rate after each hidden layer (0: none).")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True),
+              help="Dropout rate after each hidden layer (0: none).  [default: 0.2 below 1000 "
+                   "training rows, 0.3 below 20000 (regression: 0.1), else 0]")
 @click.option("--batchnorm", is_flag=True,
               help="BatchNormalization between each hidden Dense layer and its activation.")
 @click.option("--l1", type=click.FloatRange(min=0), default=0.0, show_default=True,
@@ -141,10 +147,10 @@ def cli():
               help="L2 penalty a * sum w^2 on every Dense kernel.")
 @click.option("--val-split", type=click.FloatRange(0, 1, max_open=True), default=0.2,
               show_default=True, help="Share of rows (seeded random) held out for validation.")
-@click.option("--early-stopping", type=click.IntRange(min=0), default=10, show_default=True,
-              metavar="PATIENCE",
+@click.option("--early-stopping", type=click.IntRange(min=0), metavar="PATIENCE",
               help="Stop after this many epochs without a better val_loss (loss with "
-                   "--val-split 0) and keep the best weights; 0: off.")
+                   "--val-split 0) and keep the best weights; 0: off.  [default: a tenth of "
+                   "the epochs, at least 10]")
 @click.option("--diagnose", is_flag=True,
               help="Record per-layer gradient statistics and print the gradient health report.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
@@ -161,7 +167,10 @@ def cli():
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.pass_context
 def train(ctx, data, as_json, quiet, **settings):
-    """Train a network on the CSV table DATA and save it as a model file."""
+    """Train a network on the CSV table DATA and save it as a model file.
+
+    Options not given take defaults chosen by the table's number of training rows (the model
+    file records the values used); docs/defaults.md gives the rule and the study behind it."""
     from . import train as job
     from .output import emit_json
 

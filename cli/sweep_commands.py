@@ -76,7 +76,7 @@ class SplitEncoder:
 def run_sweep(data, settings, grid, folds, jobs, scheduler, plot_path, display):
     """Read DATA, run every setting of ``grid`` on every split; (result dict, exit code)."""
     import fastnn as fn
-    from fastnn import model_selection
+    from fastnn import defaults, model_selection
 
     from . import target as target_mod
     from .bundle import warn_missing
@@ -100,8 +100,10 @@ def run_sweep(data, settings, grid, folds, jobs, scheduler, plot_path, display):
     val_split = settings.pop("val_split", None)  # cv has --folds only
     n_rows = len(frame)
     n_train = n_rows - (n_rows // folds if folds else int(round(n_rows * val_split)))
-    settings.update(task=task, loss=loss,
-                    batch_size=batch_size_for(settings["batch_size"], n_train))
+    settings.update(task=task, loss=loss)
+    if settings["batch_size"] is not None:
+        settings["batch_size"] = batch_size_for(settings["batch_size"], n_train)
+    settings = defaults.fill(settings, n_train, task)  # options not given
     callbacks = [fn.TerminateOnNaN()]
     if settings["early_stopping"]:
         callbacks.append(fn.EarlyStopping(monitor="val_loss",
@@ -241,7 +243,8 @@ def register_sweep_commands(group):
     for p in taken:
         if p.name in SWEPT:
             shown = _plain_default(p)
-            shown = "the optimizer's" if shown is None else shown
+            if shown is None:
+                shown = "the optimizer's" if p.name == "lr" else "by table size, as train's"
             swept.append(click.Option(p.opts + [p.name], type=ValueList(p.type),
                                       help=f"{p.help.split('  [')[0]} Comma-separated values to "
                                            f"try.  [default: {shown}]"))

@@ -7,6 +7,7 @@ import warnings
 
 import fastnn as fn
 import numpy as np
+from fastnn import defaults
 
 from . import target as target_mod
 from .bundle import Bundle, warn_missing
@@ -258,8 +259,10 @@ def run(data_path, settings, display):
             splits[split] = (X, part[target_name])
     warn_missing(display, imputed, missing_categories)
 
-    settings.update(task=task, loss=loss,
-                    batch_size=batch_size_for(settings["batch_size"], len(train_rows)))
+    settings.update(task=task, loss=loss)
+    if settings["batch_size"] is not None:
+        settings["batch_size"] = batch_size_for(settings["batch_size"], len(train_rows))
+    settings = defaults.fill(settings, len(train_rows), task)  # options not given
     model = build_model(features.width, len(train_rows), target, settings)
     X, y_series = splits["train"]
     Xv, yv_series = splits.get("validation", (None, None))

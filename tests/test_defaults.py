@@ -80,3 +80,36 @@ def test_fill_sets_only_what_is_missing_and_says_which():
     assert given["dropout"] is None  # the argument is not changed
 
 
+
+# ----------------------------------------------------------------------------- fastnn train
+def test_every_rule_setting_defaults_to_the_rule_in_fastnn_train():
+    from fastnn_cli import cli
+
+    train = cli.commands["train"]
+    parsed = train.make_context("train", ["data.csv"]).params  # no options given
+    options = {p.name: p for p in train.params}
+    for name in defaults.train_defaults(100, "binary"):
+        assert parsed[name] is None, name  # filled by defaults.fill
+        assert "[default:" in options[name].help, name
+
+
+def test_train_without_options_uses_and_records_the_rule(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from fastnn_cli import cli
+
+    data = tmp_path / "iris.csv"
+    shutil.copy(Path(__file__).resolve().parent.parent / "examples" / "iris.csv", data)
+    runner = CliRunner()
+    trained = runner.invoke(cli, ["train", str(data), "--out", str(tmp_path / "m.fnn"),
+                                  "--json"])
+    assert trained.exit_code == 0, trained.output
+    info = json.loads(runner.invoke(cli, ["info", str(tmp_path / "m.fnn"), "--json"]).stdout)
+    rows = info["data"]["train_rows"]
+    expected = defaults.train_defaults(rows, "multiclass")
+    assert {name: info["settings"][name] for name in expected} == expected
+    assert sorted(info["settings"]["defaulted"]) == sorted(expected)
+    assert json.loads(trained.stdout)["epochs"] <= expected["epochs"]
