@@ -106,8 +106,8 @@ def method_order(names):
 
 
 def report(results, methods_shown=None):
-    """Markdown: per table and method the mean score (accuracy or R2) and mean wall seconds;
-    then the mean per task kind over the tables every shown method ran on."""
+    """Markdown: per table and method the mean score (accuracy or R2), mean wall seconds and
+    mean CPU seconds; then the mean per task kind over the tables every shown method ran on."""
     means = summary(results)
     task_of = {r["table"]: r["task"] for r in results["runs"]}
     shown = method_order(methods_shown or {m for _, m in means})
@@ -118,8 +118,8 @@ def report(results, methods_shown=None):
         cells = []
         for m in shown:
             if (t, m) in means:
-                score, seconds, _, _ = means[(t, m)]
-                cells.append(f"{score:.3f} ({seconds:.1f} s)")
+                score, seconds, cpu, _ = means[(t, m)]
+                cells.append(f"{score:.3f} ({seconds:.1f} s, {cpu:.1f} cpu)")
             else:
                 cells.append("-")
         lines.append(f"| {t} | {task_of[t]} | " + " | ".join(cells) + " |")
@@ -129,7 +129,8 @@ def report(results, methods_shown=None):
                    and all((t, m) in means for m in shown)]
         if members:
             cells = [f"{np.mean([means[(t, m)][0] for t in members]):.3f} "
-                     f"({np.mean([means[(t, m)][1] for t in members]):.1f} s)" for m in shown]
+                     f"({np.mean([means[(t, m)][1] for t in members]):.1f} s, "
+                     f"{np.mean([means[(t, m)][2] for t in members]):.1f} cpu)" for m in shown]
             lines.append(f"| **{label}** ({len(members)} tables) | | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -140,7 +141,7 @@ def targets(results, method, tolerance_accuracy=0.005, tolerance_r2=0.01):
     means = summary(results)
     task_of = {r["table"]: r["task"] for r in results["runs"]}
     lines = []
-    below, gaps, ratios = [], {"classification": [], "regression": []}, []
+    below, gaps, ratios, cpu_ratios = [], {"classification": [], "regression": []}, [], []
     for t, task in task_of.items():
         if (t, method) not in means:
             continue
@@ -152,6 +153,7 @@ def targets(results, method, tolerance_accuracy=0.005, tolerance_r2=0.01):
             kind = "regression" if task == "regression" else "classification"
             gaps[kind].append(means[(t, "realmlp_td")][0] - score)
             ratios.append(seconds / means[(t, "realmlp_td")][1])
+            cpu_ratios.append(means[(t, method)][2] / means[(t, "realmlp_td")][2])
     lines.append(f"- below scikit-learn's MLP: {', '.join(below) if below else 'none'}")
     for kind, values in gaps.items():
         if values:
@@ -159,7 +161,8 @@ def targets(results, method, tolerance_accuracy=0.005, tolerance_r2=0.01):
                          f"({len(values)} tables; positive: RealMLP-TD better)")
     if ratios:
         lines.append(f"- wall time / RealMLP-TD's: median {np.median(ratios):.2f}, "
-                     f"max {np.max(ratios):.2f}")
+                     f"max {np.max(ratios):.2f}; CPU time / RealMLP-TD's: median "
+                     f"{np.median(cpu_ratios):.2f}, max {np.max(cpu_ratios):.2f}")
     return "\n".join(lines)
 
 

@@ -8,7 +8,8 @@ workdir) -> Result``: one fit on the train frame, scored on the test frame.
                   and its other defaults
     hgb           scikit-learn's HistGradientBoostingClassifier / Regressor, defaults
     realmlp_td    pytabkit's RealMLP_TD_Classifier / Regressor with its defaults on the CPU
-                  (its own preprocessing of the raw frame; optional: needs pytabkit)
+                  (its own preprocessing of the raw frame, after missing numeric values are
+                  filled with the training median, which it requires; optional: needs pytabkit)
 
 The scikit-learn models see the same preprocessing as fastnn's command: numeric columns
 median-imputed and standardised, string columns one-hot encoded (a missing value is its own
@@ -171,6 +172,9 @@ def realmlp_td(table, train, test, seed, workdir):
 
     X, y = train.drop(columns=[table.target]), train[table.target]
     X_test, y_test = test.drop(columns=[table.target]), test[table.target]
+    # RealMLP-TD refuses missing numeric values: the training median fills them, as in fastnn
+    medians = X.median(numeric_only=True)
+    X, X_test = X.fillna(medians), X_test.fillna(medians)
     if table.task == "regression":
         model = RealMLP_TD_Regressor(device="cpu", random_state=seed, n_threads=1)
         y = y.to_numpy(dtype=np.float64)
