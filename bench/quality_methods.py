@@ -118,7 +118,7 @@ def _preprocessing(frame):
         ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
         ("categorical", make_pipeline(
             SimpleImputer(strategy="constant", fill_value="missing"),
-            OneHotEncoder(handle_unknown="ignore")), categorical)])
+            OneHotEncoder(handle_unknown="ignore", sparse_output=False)), categorical)])
 
 
 def _sklearn_runner(make_classifier, make_regressor):
