@@ -107,10 +107,12 @@ def method_order(names):
 
 def report(results, methods_shown=None):
     """Markdown: per table and method the mean score (accuracy or R2), mean wall seconds and
-    mean CPU seconds; then the mean per task kind over the tables every shown method ran on."""
+    mean CPU seconds (and the number of seeds where fewer ran than elsewhere); then the mean
+    per task kind over the tables every shown method ran on."""
     means = summary(results)
     task_of = {r["table"]: r["task"] for r in results["runs"]}
     shown = method_order(methods_shown or {m for _, m in means})
+    most_seeds = max(n for *_, n in means.values())
     table_names = [t for t in tables.TABLES if t in task_of]
     lines = ["| table | task | " + " | ".join(shown) + " |",
              "|---|---|" + "---|" * len(shown)]
@@ -118,8 +120,9 @@ def report(results, methods_shown=None):
         cells = []
         for m in shown:
             if (t, m) in means:
-                score, seconds, cpu, _ = means[(t, m)]
-                cells.append(f"{score:.3f} ({seconds:.1f} s, {cpu:.1f} cpu)")
+                score, seconds, cpu, seeds = means[(t, m)]
+                fewer = f", {seeds} seed{'s' * (seeds > 1)}" if seeds < most_seeds else ""
+                cells.append(f"{score:.3f} ({seconds:.1f} s, {cpu:.1f} cpu{fewer})")
             else:
                 cells.append("-")
         lines.append(f"| {t} | {task_of[t]} | " + " | ".join(cells) + " |")
