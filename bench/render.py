@@ -4,6 +4,7 @@ import json
 import math
 import os
 
+from .first_run import saved_section as saved_first_run_section
 from .implementations import IMPLEMENTATIONS, implementation_class
 
 SCALE_NOTE = {
@@ -290,6 +291,7 @@ def write_report(results, md_path):
              *[training_details(r) for r in results["training"]],
              profile_section(results),
              inference_section(results), sweep_section(results), cli_section(results),
+             saved_first_run_section(os.path.dirname(os.path.abspath(md_path))),
              method_section(results)]
     with open(md_path, "w") as f:
         f.write("\n\n".join(p for p in parts if p) + "\n")

@@ -9,6 +9,7 @@ import click
 
 from .choices import (LibraryChoice, activation_names, device_names, initializer_names,
                       optimizer_names, schedule_names)
+from .compile import compile_command
 from .errors import EXIT_INTERRUPTED, InputError
 from .sweep_commands import register_sweep_commands
 from .target import LOSSES, TASKS
@@ -236,6 +237,7 @@ def info(model, as_json):
 
 
 register_sweep_commands(cli)
+cli.add_command(compile_command)
 
 
 def main():

@@ -14,7 +14,7 @@ from .callbacks import (Callback, CSVLogger, EarlyStopping, LearningRateSchedule
 from .cuda import CudaUnavailableError
 from .diagnostics import GradientMonitor, ewma
 from .history import History
-from .kernels._jit import kernels_cached
+from .compile_cache import kernels_cached
 from .layers import Activation, BatchNormalization, Dense, Dropout, Layer, Maxout, PReLU
 from .losses import Huber
 from .model import Sequential
