@@ -44,9 +44,9 @@ def number(what, value, low=None, high=None, low_open=False, high_open=False):
     if too_low or too_high:
         left = "(" if low_open else "["
         right = ")" if high_open else "]"
-        lo = "-inf" if low is None else f"{low:g}"
-        hi = "inf" if high is None else f"{high:g}"
-        raise ValueError(f"{what} must be in {left}{lo}, {hi}{right}, got {value!r}")
+        lo = "-inf" if low is None else repr(float(low))
+        hi = "inf" if high is None else repr(float(high))
+        raise ValueError(f"{what} must be a number in {left}{lo}, {hi}{right}, got {value!r}")
     return value
 
 

@@ -1,44 +1,23 @@
 """How many threads fastnn's BLAS products use during fit, predict and evaluate.
 
-The large matrix products (fastnn/kernels/dense.py: at least 8 rows and more than 4096
-multiply-adds) run in SciPy's OpenBLAS, which splits a product of more than about 262k
-multiply-adds (``BLAS_SPLIT``) over its threads, one per core unless configured otherwise. A
-split product waits for its slowest thread, so the threads pay only on cores that nothing else
-wants, and on a shared machine that changes from minute to minute: on the project's 2-core
-machine a B3 epoch on 20% of its rows (bench/) took 0.07 s on two threads and 0.12 s on one,
-and ten minutes later 1.4 s on two and 0.21 s on one, while another process kept a core busy
-(at a load average of 10, two threads made the epoch 12 times as long as one). Neither a
-reading of the load nor a trial of a few products before the call predicted which case an
-epoch would be in.
+    set_num_threads(None)    the default: the BLAS as configured (OPENBLAS_NUM_THREADS,
+                             threadpoolctl, or one thread per core); bit-reproducible
+    set_num_threads(n)       n threads in every compiled call, restored after each call
+    set_num_threads("auto")  per compiled chunk, one thread or as configured, whichever has been
+                             measured faster for that product shape (``ChunkThreads``); not
+                             bit-reproducible once products are large enough to be split
 
-The thread count also decides the bits: OpenBLAS splits a product differently on one thread
-than on two, and the results differ in the last bits (measured: up to 4e-5 on 784x256
-products). A choice that depends on timing would make two runs of the same seed give different
-weights, so **by default fastnn leaves the BLAS as configured** (OPENBLAS_NUM_THREADS,
-threadpoolctl, or one thread per core): deterministic, and the fastest on a quiet machine.
-
-``set_num_threads("auto")`` (or ``FASTNN_NUM_THREADS=auto``) opts into measuring as it goes,
-for shared machines where speed matters more than bit-identical reruns. Python runs the
-compiled loop in chunks (a fit: about 8192 rows of batches per call, fastnn/trainer.py; a
-prediction: one call per chunk of rows); ``ChunkThreads`` times each chunk and runs the next
-one on the setting that has been faster per batch for this product shape: one thread, or the
-BLAS as configured. The second chunk of a new shape tries the other setting, and later tries
-come after ``EXPLORE_FIRST`` chunks, twice as long after each try that was slower (up to
-``EXPLORE_MAX`` chunks); it switches at once when the setting in use gets slower than the
-other's last try. What it learns is kept per product shape for the process, so the next call
-starts from it. The first chunk of a new shape uses the conservative rule: the BLAS is limited
-to the cores that no other runnable task is using (the fewest seen in five readings of
-/proc/loadavg over about a millisecond; where that file does not exist, the 1-minute load
-average less one), at least one.
-
-``set_num_threads(n)`` fixes the count for every call instead, ``set_num_threads(None)``
-returns to the default (as configured); the environment variable ``FASTNN_NUM_THREADS`` (a
-count or ``auto``) sets the initial value. The previous setting is restored after each call, so
-other libraries in the process are not affected.
+FASTNN_NUM_THREADS (a count or ``auto``) sets the initial value. The BLAS's thread count is one
+setting for the whole process, so calls from several Python threads share it (``_limited``):
+while any call runs with a limit, a call that needs another limit waits, and the last call to
+finish restores the setting it found. At a fixed count, concurrent calls therefore give the
+same bits as the same calls made one after another, and the process's setting is the same
+after them as before. docs/engine.md says why the default is what it is, and what was measured.
 """
 
 import contextlib
 import os
+import threading
 import time
 
 # OpenBLAS splits a product over threads above this many multiply-adds (its interface/gemm.c:
@@ -137,11 +116,41 @@ def largest_product(plan):
     return max(shapes, key=lambda s: s[0] * s[1], default=(0, 0))
 
 
-def _limited(limit):
-    """A context limiting the BLAS to ``limit`` threads (None: as configured)."""
-    if limit is None:
-        return contextlib.nullcontext()
-    return _blas().limit(limits=limit, user_api="blas")
+class SharedLimit:
+    """The process's BLAS thread limit, shared by the calls of all Python threads: the first
+    call to enter applies its limit (None: the BLAS as configured, nothing changed), calls with
+    the same limit join it, a call with another limit waits until none is active, and the last
+    call to leave restores the original setting."""
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._limit = None
+        self._users = 0
+        self._limiter = None
+
+    @contextlib.contextmanager
+    def __call__(self, limit):
+        with self._changed:
+            while self._users and self._limit != limit:
+                self._changed.wait()
+            if self._users == 0:
+                self._limit = limit
+                if limit is not None:
+                    self._limiter = _blas().limit(limits=limit, user_api="blas")
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._users -= 1
+                if self._users == 0:
+                    if self._limiter is not None:
+                        self._limiter.restore_original_limits()
+                        self._limiter = None
+                    self._changed.notify_all()
+
+
+_limited = SharedLimit()
 
 
 class ThreadChoice:
