@@ -226,10 +226,9 @@ KNOWN_FAILURES = [
     ("duplicate column names after stripping spaces", "fastnn_cli.files.read_table",
      duplicate_names_after_stripping),
     ("--val-split nan", "fastnn_cli train options", val_split_nan),
-    ("complex X is accepted with a warning", "Sequential._inputs", complex_inputs_refused),
-    ("binary cross-entropy fits labels {0, 2}", "fastnn.losses.prepare_targets",
-     binary_labels_checked),
 ]
+# Reproducers of failures that are fixed, kept as tests.
+FIXED = [complex_inputs_refused, binary_labels_checked]
 
 
 @pytest.mark.parametrize("reproduce", [
@@ -237,4 +236,9 @@ KNOWN_FAILURES = [
                  marks=pytest.mark.xfail(strict=True, reason=f"to be fixed in {case[1]}"))
     for case in KNOWN_FAILURES])
 def test_known_failure(tmp_path, reproduce):
+    reproduce(tmp_path)
+
+
+@pytest.mark.parametrize("reproduce", FIXED, ids=lambda f: f.__name__)
+def test_fixed_failure(tmp_path, reproduce):
     reproduce(tmp_path)
