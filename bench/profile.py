@@ -20,23 +20,24 @@ from fastnn.kernels import optimizers as opt_kernels
 
 
 @numba.njit
-def _forward(repeats, ops, opf, params, state, x, acts, seed):
+def _forward(repeats, net, x, seed):
     for step in range(repeats):
-        network.forward(ops, opf, params, state, x, acts, True, seed, step)
+        network.forward(net, x, True, seed, step)
 
 
 @numba.njit
 def _loss(repeats, code, out, y, grad, param, fused):
     total = 0.0
     for _ in range(repeats):
-        total += loss_kernels.loss_and_gradient(code, out, y, grad, param, fused)
+        total += loss_kernels.loss_and_gradient(code, out, y, loss_kernels.NO_WEIGHTS, grad,
+                                                param, fused)
     return total
 
 
 @numba.njit
-def _backward(repeats, ops, opf, params, grads, state, x, acts, deltas, fused, seed):
+def _backward(repeats, net, x, fused, seed):
     for step in range(repeats):
-        network.backward(ops, opf, params, grads, state, x, acts, deltas, fused, seed, step)
+        network.backward(net, x, fused, seed, step)
 
 
 @numba.njit
@@ -57,7 +58,7 @@ def profile_step(impl, repeats=None):
     """{"forward", "loss", "backward", "update", "step"}: microseconds per batch of the fastnn
     implementation ``impl`` (bench.implementations.fastnn_impl.FastnnImpl), on one thread."""
     from fastnn import threads
-    from fastnn.trainer import Trainer
+    from fastnn.trainer import CpuTrainer
 
     model, workload = impl.model, impl.workload
     rows = min(workload.batch, workload.n)
@@ -69,29 +70,28 @@ def profile_step(impl, repeats=None):
     params, grads = model.params.copy(), np.zeros_like(model.params)
     state = model.state.copy()
     opt_state = model.optimizer.initial_state(params.size, dtype)
-    seed = model._mask_seed
+    seed = model.training_state.mask_seed
+    net = network.Network(ops, opf, params, grads, state, acts, deltas)
     flops = 2.0 * rows * sum(k * n for k, n in workload.dense_shapes) * 3
     repeats = repeats or max(5, min(20000, int(2e8 / max(flops, 1.0))))
     last = ops.shape[0] - 1
-    out = network.rows_view(acts, ops[last, network.A_OFF], rows, ops[last, network.N_OUT])
-    d_out = network.rows_view(deltas, ops[last, network.A_OFF], rows, ops[last, network.N_OUT])
+    out = network.op_view(acts, ops, last, rows)
+    d_out = network.op_view(deltas, ops, last, rows)
     saved = threads.get_num_threads()
     threads.set_num_threads(1)
     try:
         with threads._limited(1):
             result = {
-                "forward": cpu_seconds(_forward, repeats, ops, opf, params, state, x, acts,
-                                       seed),
+                "forward": cpu_seconds(_forward, repeats, net, x, seed),
                 "loss": cpu_seconds(_loss, repeats, model.loss.code, out, y, d_out,
                                     model.loss_param, model.fused_output),
-                "backward": cpu_seconds(_backward, repeats, ops, opf, params, grads, state, x,
-                                        acts, deltas, model.fused_output, seed),
+                "backward": cpu_seconds(_backward, repeats, net, x, model.fused_output, seed),
                 "update": cpu_seconds(_update, repeats, model.optimizer.code,
                                       model.optimizer.hyper(), params, grads, opt_state),
             }
             result = {k: v / repeats * 1e6 for k, v in result.items()}
-            X, Y = model._data(impl.X, impl.y)
-            trainer = Trainer(model, X, Y, workload.batch)
+            X, Y, W = model._data(impl.X, impl.y)
+            trainer = CpuTrainer(model, X, Y, W, workload.batch)
             result["step"] = cpu_seconds(trainer.run_epoch) / trainer.n_batches * 1e6
     finally:
         threads.set_num_threads(saved)

@@ -155,8 +155,9 @@ OPTIONS = [
     (["--max-levels"], "max_levels", {"type": click.IntRange(min=2), "default": 1000}, ALL,
      "The most values a string column may have before it counts as high-cardinality, and the "
      "width a kept one gets."),
-    (["--layers"], "layers", {"type": LayerSizes(), "default": "64,32"}, ALL,
-     "Widths of the hidden layers, comma-separated ('' for none)."),
+    (["--layers"], "layers", {"type": LayerSizes()}, ALL,
+     "Widths of the hidden layers, comma-separated ('' for none).  [default: 64,32 below 1000 "
+     "training rows, 256,256,256 below 20000 (regression: 256,128), else 64,32]"),
     (["--activation"], "activation",
      {"type": choices.LibraryChoice(choices.hidden_activation_names), "default": "relu"}, ALL,
      "Activation of the hidden layers."),
@@ -169,10 +170,11 @@ OPTIONS = [
      "Learning-rate schedule over the run."),
     (["--clipnorm"], "clipnorm", {"type": POSITIVE}, ALL,
      "Rescale each update's gradient to a global L2 norm of at most this."),
-    (["--epochs"], "epochs", {"type": click.IntRange(min=1), "default": 100}, ALL,
-     "The most passes over the training rows."),
-    (["--batch-size"], "batch_size", {"type": BatchSize(), "default": "32"}, ALL,
-     "Rows per update, or 'sqrt' for the square root of the training rows."),
+    (["--epochs"], "epochs", {"type": click.IntRange(min=1)}, ALL,
+     "The most passes over the training rows.  [default: enough for 3000 updates, at least "
+     "100]"),
+    (["--batch-size"], "batch_size", {"type": BatchSize()}, ALL,
+     "Rows per update, or 'sqrt' for the square root of the training rows.  [default: 32]"),
     (["--loss"], "loss", {"type": choices.LibraryChoice(choices.loss_names, ("auto",)),
                           "default": "auto"}, ALL,
      "auto: bce (sigmoid output) for binary, scce (softmax) for multiclass, mse (linear) for "
@@ -180,8 +182,9 @@ OPTIONS = [
     (["--init"], "init", {"type": choices.LibraryChoice(choices.initializer_names, ("auto",)),
                           "default": "auto"}, ALL,
      "Kernel initializer (auto: He for ReLU, LeCun for SELU, Glorot otherwise)."),
-    (["--dropout"], "dropout", {"type": SHARE, "default": 0.0}, ALL,
-     "Dropout rate after each hidden layer (0: none)."),
+    (["--dropout"], "dropout", {"type": SHARE}, ALL,
+     "Dropout rate after each hidden layer (0: none).  [default: 0.2 below 1000 training rows, "
+     "0.3 below 20000 (regression: 0.1), else 0]"),
     (["--batchnorm"], "batchnorm", {"is_flag": True}, ALL,
      "BatchNormalization between each hidden Dense layer and its activation."),
     (["--l1"], "l1", {"type": NON_NEGATIVE, "default": 0.0}, ALL,
@@ -190,10 +193,11 @@ OPTIONS = [
      "L2 penalty a * sum w^2 on every Dense kernel."),
     (["--val-split"], "val_split", {"type": SHARE, "default": 0.2}, (TRAIN, SWEEP),
      "Share of rows (seeded random, stratified by class) held out for validation."),
-    (["--early-stopping"], "early_stopping", {"type": click.IntRange(min=0), "default": 10,
+    (["--early-stopping"], "early_stopping", {"type": click.IntRange(min=0),
                                               "metavar": "PATIENCE"}, ALL,
      "Stop after this many epochs without a better validation loss (training loss without "
-     "validation rows) and keep the best weights; 0: off."),
+     "validation rows) and keep the best weights; 0: off.  [default: a tenth of the epochs, "
+     "at least 10]"),
     (["--threshold"], "threshold", {"type": Threshold()}, (TRAIN,),
      "Binary targets: the score above which a row is the second class, or 'auto' for the "
      "F1-best threshold on the validation rows; stored in the model.  [default: 0.5 (0 for "
@@ -219,9 +223,11 @@ def options_for(command):
             continue
         settings = dict(settings)
         if command == SWEEP and name in SWEPT:
-            shown = f"  [default: {settings['default']}]" if "default" in settings else ""
+            head, _, extra = help_text.partition("  [")
+            shown = f"  [default: {settings['default']}]" if "default" in settings else (
+                f"  [{extra}" if extra else "")
             made.append(HelpOption(flags + [name], type=ValueList(settings["type"]),
-                                   help=f"{help_text} Comma-separated values to try.{shown}"))
+                                   help=f"{head} Comma-separated values to try.{shown}"))
             continue
         if isinstance(settings.get("type"), click.FloatRange):
             settings.setdefault("metavar", "F")

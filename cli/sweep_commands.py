@@ -91,7 +91,7 @@ def run_sweep(data, settings, grid, folds, jobs, scheduler, plot_path, display):
     labels = target_series if task == "regression" else structure.codes(target_series)
     n_rows = len(frame)
     n_train = n_rows - (n_rows // folds if folds else int(round(n_rows * val_split)))
-    options = options.resolved(n_train, options.seed)
+    options, _ = options.resolved(n_train, task, options.seed)
     callbacks = [fn.TerminateOnNaN()]
     if options.early_stopping:
         callbacks.append(fn.EarlyStopping(monitor="val_loss", patience=options.early_stopping))

@@ -36,15 +36,17 @@ def default_model_path(data_path):
 
 
 class ShowEpoch(fn.Callback):
-    """Opens the progress display when training begins, moves it with each epoch's logged
-    values and closes it when training ends, however it ends."""
+    """Opens the progress display when training begins (over the run's epochs), moves it with
+    each epoch's logged values and closes it when training ends, however it ends."""
 
-    def __init__(self, progress):
+    def __init__(self, display):
         super().__init__()
-        self.progress = progress
+        self.display = display
+        self.progress = None
         self.open = False
 
     def on_train_begin(self, logs=None):
+        self.progress = self.display.progress(self.params["epochs"])
         self.progress.__enter__()
         self.open = True
 
@@ -68,7 +70,7 @@ def fit(model, data_path, extra, display):
     """Fit ``model`` on DATA with the progress shown; fastnn's warnings become warnings here.
     Returns True when Ctrl-C or SIGTERM stopped training (the model is then fitted with the
     weights kept)."""
-    show = ShowEpoch(display.progress(model.options.epochs))
+    show = ShowEpoch(display)
     interrupted = False
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

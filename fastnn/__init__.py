@@ -8,7 +8,8 @@
     model.fit(X, y, epochs=20, batch_size=32)
 """
 
-from . import callbacks, initializers, losses, optimizers, regularizers, schedules
+from . import activations, callbacks, initializers, losses, optimizers, regularizers, schedules
+from ._version import __version__
 from .callbacks import (Callback, CSVLogger, EarlyStopping, LearningRateScheduler,
                         ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN)
 from .cuda import CudaUnavailableError
@@ -19,17 +20,16 @@ from .layers import Activation, BatchNormalization, Dense, Dropout, Layer, Maxou
 from .losses import Huber
 from .model import Sequential
 from .model_file import ModelFileError, load_model
-from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, Nadam, RMSprop
+from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, Lion, Nadam, RMSprop
 from .perceptron import Perceptron
 from .regularizers import l1, l1_l2, l2
 from .threads import get_num_threads, set_num_threads
 from .tabular.model import TabularModel
 
-__version__ = "0.1.0"
-
 __all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "CSVLogger", "Callback", "Dense",
            "EarlyStopping", "GradientMonitor", "History", "Huber", "Layer",
-           "LearningRateScheduler", "ModelCheckpoint", "ModelFileError", "Nadam", "RMSprop",
+           "LearningRateScheduler", "Lion", "ModelCheckpoint", "ModelFileError", "Nadam",
+           "RMSprop", "activations",
            "ReduceLROnPlateau", "SGD", "Sequential", "TerminateOnNaN", "callbacks", "ewma",
            "initializers", "kernels_cached", "load_model", "losses", "optimizers", "schedules",
            "__version__",

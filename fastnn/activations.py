@@ -1,25 +1,17 @@
 """Activation names, their codes in the compiled kernels, and their default parameter.
 
-The formulas and derivatives are in fastnn/kernels/activations.py and docs/math.md.
+The names, formulas and derivatives are the table in fastnn/kernels/activations.py (see also
+docs/math.md); this module resolves what users write (aliases, case, Keras's and PyTorch's
+spelling of GELU's approximation) onto those names.
 """
 
+from .checks import choice
 from .kernels import activations as _k
 
 # name -> (kernel code, default parameter: leaky_relu's slope, elu's alpha)
-ACTIVATIONS = {
-    "linear": (_k.LINEAR, 0.0),
-    "sigmoid": (_k.SIGMOID, 0.0),
-    "tanh": (_k.TANH, 0.0),
-    "relu": (_k.RELU, 0.0),
-    "leaky_relu": (_k.LEAKY_RELU, 0.01),
-    "elu": (_k.ELU, 1.0),
-    "selu": (_k.SELU, 0.0),
-    "softplus": (_k.SOFTPLUS, 0.0),
-    "softmax": (_k.SOFTMAX, 0.0),
-    "step": (_k.STEP, 0.0),
-}
+ACTIVATIONS = {entry.name: (code, entry.parameter) for code, entry in enumerate(_k.ACTIVATIONS)}
 ALIASES = {None: "linear", "identity": "linear", "logistic": "sigmoid", "leakyrelu": "leaky_relu",
-           "heaviside": "step"}
+           "heaviside": "step", "swish": "silu", "gelu_approximate": "gelu_tanh"}
 
 RELU_FAMILY = frozenset({"relu", "leaky_relu", "elu"})
 
@@ -28,11 +20,18 @@ def resolve(name):
     """Canonical activation name for ``name`` (None means linear); ValueError if unknown."""
     key = name.lower() if isinstance(name, str) else name
     key = ALIASES.get(key, key)
-    if key not in ACTIVATIONS:
-        raise ValueError(
-            f"unknown activation {name!r}; choose one of: {', '.join(ACTIVATIONS)}"
-        )
-    return key
+    return choice("activation", key if key in ACTIVATIONS else name, ACTIVATIONS)
+
+
+def gelu(approximate=False):
+    """The name of GELU with or without the tanh approximation, spelled as Keras
+    (``approximate=True``/``False``) or PyTorch (``approximate="tanh"``/``"none"``) spell it:
+    ``Dense(64, activation=fn.activations.gelu(approximate="tanh"))``."""
+    if approximate in (True, "tanh"):
+        return "gelu_tanh"
+    if approximate in (False, "none"):
+        return "gelu"
+    raise ValueError(f"approximate must be True, False, 'tanh' or 'none', got {approximate!r}")
 
 
 def code_of(name):
@@ -41,3 +40,8 @@ def code_of(name):
 
 def default_parameter(name):
     return ACTIVATIONS[resolve(name)][1]
+
+
+def needs_input(name):
+    """True when the activation's derivative reads its input, which the layer then keeps."""
+    return _k.ACTIVATIONS[code_of(name)].needs_input

@@ -57,6 +57,7 @@ class CallbackList:
 
     def __init__(self, callbacks, model, params):
         self.callbacks = list(callbacks)
+        self.begun = []
         for cb in self.callbacks:
             cb.set_model(model)
             cb.set_params(params)
@@ -66,8 +67,18 @@ class CallbackList:
         return any(cb.needs_layer_stats for cb in self.callbacks)
 
     def on_train_begin(self):
+        """Each callback's on_train_begin; when one raises, those that began end (their
+        on_train_end runs) and the error propagates."""
         for cb in self.callbacks:
-            cb.on_train_begin({})
+            try:
+                cb.on_train_begin({})
+            except BaseException as exc:
+                try:
+                    self.on_train_end({})
+                except Exception as also:
+                    exc.add_note(f"a callback's on_train_end failed too: {also!r}")
+                raise
+            self.begun.append(cb)
 
     def on_epoch_begin(self, epoch):
         for cb in self.callbacks:
@@ -80,8 +91,17 @@ class CallbackList:
             cb.on_epoch_end(epoch, logs)
 
     def on_train_end(self, logs):
-        for cb in self.callbacks:
-            cb.on_train_end(logs)
+        """Every begun callback's on_train_end, even when one raises; then the first error
+        raised propagates."""
+        first_error = None
+        for cb in self.begun:
+            try:
+                cb.on_train_end(logs)
+            except Exception as exc:
+                first_error = first_error or exc
+        self.begun = []
+        if first_error is not None:
+            raise first_error
 
 
 def check_callbacks(callbacks):

@@ -36,6 +36,8 @@ from .activations import RELU_FAMILY
 from .callbacks import Callback
 from .kernels import diagnostics as _k
 from .kernels import training as _tk
+from .kernels.losses import NO_WEIGHTS
+from .kernels.network import Network
 
 FIELDS = ("grad_norm", "weight_norm", "update_ratio", "grad_nonfinite", "weight_nonfinite",
           "dead_fraction")
@@ -354,21 +356,21 @@ def diagnose(model, X, Y, batch_size=1024, thresholds=None):
     n = X.shape[0]
     chunk = max(1, min(int(batch_size), n))
     ops, opf, workspace = model.plan.tables(chunk)
-    acts = np.empty(workspace, dtype=model.dtype)
-    deltas = np.empty(workspace, dtype=model.dtype)
+    network = Network(ops, opf, model.params, model.grads, model.state,
+                      np.empty(workspace, dtype=model.dtype),
+                      np.empty(workspace, dtype=model.dtype))
     table = layer_table(model)
     active = np.zeros(sum(model.plan.widths), dtype=np.uint8)
     total = np.zeros(model.plan.n_params)
     loss = 0.0
+    settings, state = model.loss_settings(), model.training_state
     for start in range(0, n, chunk):
         xb, yb = X[start:start + chunk], Y[start:start + chunk]
         rows = xb.shape[0]
-        loss += rows * _tk.batch_gradients(xb, yb, ops, opf, model.params, model.grads,
-                                           model.state, acts, deltas, model.loss.code,
-                                           model.loss_param, model.fused_output,
-                                           model._mask_seed, model._iterations[0])
+        loss += rows * _tk.batch_gradients(xb, yb, NO_WEIGHTS, network, settings,
+                                           state.mask_seed, state.counters[0])
+        _k.mark_active_units(ops, table, network.acts, rows, active)
         total += rows * model.grads
-        _k.mark_active_units(ops, table, acts, rows, active)
     total /= n
     values = {"update_ratio": [math.nan] * len(model.layers)}
     values["grad_norm"], values["grad_nonfinite"] = [], []

@@ -17,6 +17,9 @@ Interrupts. A KeyboardInterrupt (Ctrl-C) is seen between compiled chunks or in P
 between them; fit then keeps the batches completed (or the last good weights if those are not
 finite), runs on_train_end (EarlyStopping restores its best weights, CSVLogger closes its
 file), sets ``history.stop_reason = "interrupted"`` and raises the KeyboardInterrupt again.
+
+Errors. on_train_end runs on every way out of fit: when a callback (or anything else) raises,
+every callback that began gets its on_train_end, then the error propagates.
 """
 
 import math
@@ -30,27 +33,30 @@ from .history import History
 from .trainer import ModelSnapshot
 
 
-def split_validation(model, X, Y, validation_data, validation_split):
-    """(X_train, Y_train, (X_val, Y_val) or None). ``validation_split`` keeps the first
-    floor(n (1 - split)) rows for training and validates on the rest, before any shuffling, as
-    Keras does."""
+def split_validation(X, Y, W, validation_data, validation_split, check):
+    """(X_train, Y_train, W_train, (X_val, Y_val, W_val) or None); ``W`` the per-row weights or
+    None, ``check(X, y, sample_weight)`` the model's check of given validation data.
+    ``validation_split`` keeps the first floor(n (1 - split)) rows for training and validates
+    on the rest, before any shuffling, as Keras does."""
     if validation_data is not None and validation_split:
         raise ValueError("give validation_data or validation_split, not both")
     if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError("validation_data must be a pair (X_val, y_val)")
-        return X, Y, model._data(*validation_data)
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a pair (X_val, y_val) or a triple "
+                             "(X_val, y_val, sample_weight_val)")
+        return X, Y, W, check(*validation_data)
     if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) \
             or not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be a number in [0, 1), got {validation_split!r}")
     if not validation_split:
-        return X, Y, None
+        return X, Y, W, None
     n = X.shape[0]
     split_at = int(math.floor(n * (1.0 - validation_split)))
     if split_at < 1:
         raise ValueError(f"validation_split={validation_split} of {n} rows leaves no row for "
                          "training")
-    return X[:split_at], Y[:split_at], (X[split_at:], Y[split_at:])
+    head, tail = (None, None) if W is None else (W[:split_at], W[split_at:])
+    return X[:split_at], Y[:split_at], head, (X[split_at:], Y[split_at:], tail)
 
 
 def log_keys(model, validation):
@@ -61,8 +67,9 @@ def log_keys(model, validation):
     return keys + ["lr", "time"]
 
 
-def run_fit(model, trainer, epochs, shuffle, validation, callbacks, progress):
-    """Train for ``epochs`` epochs; return the History (see the module docstring)."""
+def run_fit(model, trainer, epochs, shuffle, validation, callbacks, progress, score):
+    """Train for ``epochs`` epochs; return the History (see the module docstring).
+    ``score(X, Y, W)`` gives the validation values of the current weights."""
     history = History()
     model.history = history
     model.stop_training = False
@@ -86,7 +93,7 @@ def run_fit(model, trainer, epochs, shuffle, validation, callbacks, progress):
             if not finished or not _finite_weights(model):
                 logs = {k: (v if k == "lr" else math.nan) for k, v in logs.items()}
             if validation is not None:
-                logs.update(_validation_logs(model, validation, logs))
+                logs.update(_validation_logs(model, validation, logs, score))
             logs["time"] = time.perf_counter() - started
             logs = {k: logs[k] for k in keys}
             diverged = callbacks_mod.diverged(logs)
@@ -111,11 +118,15 @@ def run_fit(model, trainer, epochs, shuffle, validation, callbacks, progress):
             if model.stop_training:
                 history.stop_reason = "callback"
                 break
-    except KeyboardInterrupt:
-        history.stop_reason = "interrupted"
-        if not _finite_weights(model):
-            good.restore(model)
-        cbs.on_train_end({})
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            history.stop_reason = "interrupted"
+            if not _finite_weights(model):
+                good.restore(model)
+        try:
+            cbs.on_train_end({})
+        except Exception as also:
+            exc.add_note(f"a callback's on_train_end failed too: {also!r}")
         raise
     cbs.on_train_end({})
     if failure is not None:
@@ -127,10 +138,10 @@ def _finite_weights(model):
     return bool(np.all(np.isfinite(model.params)) and np.all(np.isfinite(model.state)))
 
 
-def _validation_logs(model, validation, logs):
+def _validation_logs(model, validation, logs, score):
     if not math.isfinite(logs["loss"]):
         return {"val_" + k: math.nan for k in ["loss"] + list(model.metrics)}
-    scores = model._scores(*validation)
+    scores = score(*validation)
     return {"val_" + k: v for k, v in scores.items()}
 
 

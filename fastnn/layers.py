@@ -8,31 +8,13 @@ need in the workspace. After the model allocates the buffers, the layer holds vi
 model's values. The formulas are in the kernels (fastnn/kernels/) and docs/layers/.
 """
 
-import math
-
 import numpy as np
 
 from . import activations, initializers
 from . import regularizers as regularizers_mod
+from .checks import number, positive_int
 from .kernels import batchnorm as batchnorm_kernels
 from .kernels import network
-
-
-def _positive_int(what, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{what} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _number_in(what, value, low, high, high_included):
-    """A float in [low, high] (or [low, high)); ValueError naming ``what`` otherwise."""
-    ok = (not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
-          and math.isfinite(value) and low <= value and (value <= high if high_included
-                                                         else value < high))
-    if not ok:
-        bracket = "]" if high_included else ")"
-        raise ValueError(f"{what} must be a number in [{low}, {high}{bracket}, got {value!r}")
-    return float(value)
 
 
 class Layer:
@@ -70,15 +52,15 @@ class Layer:
         """Workspace values the op's kernels need beyond its output, for batches of ``rows``."""
         return 0
 
+    def kept_input_offset(self):
+        """Where in its scratch the op keeps its activation's input (None: it keeps none)."""
+        return None
+
     def initialize(self, rng):
         """Fill the parameter and state views (set by the model) with initial values."""
 
-    def op_settings(self):
-        """(activation code, [float settings]) for the op row of this layer."""
-        return activations.code_of("linear"), [0.0]
-
-    def op_ints(self):
-        """{integer column: value} for the op row, beyond the columns every op fills."""
+    def op_columns(self):
+        """{column name: value} of the op's own columns (network.KIND_COLUMNS[kind])."""
         return {}
 
     def get_config(self):
@@ -94,7 +76,7 @@ class Dense(Layer):
     def __init__(self, units, activation=None, kernel_initializer="auto",
                  bias_initializer="zeros", kernel_regularizer=None, name=None):
         super().__init__(name)
-        self.units = _positive_int("Dense units", units)
+        self.units = positive_int("Dense units", units)
         self.activation = activations.resolve(activation)
         self.kernel_initializer = initializers.get(kernel_initializer, self.activation)
         self.bias_initializer = initializers.get(bias_initializer, self.activation)
@@ -108,14 +90,20 @@ class Dense(Layer):
     def parameter_shapes(self):
         return [("kernel", (self.n_in, self.units)), ("bias", (self.units,))]
 
+    def scratch_size(self, rows):
+        return rows * self.units if activations.needs_input(self.activation) else 0
+
+    def kept_input_offset(self):
+        return 0 if activations.needs_input(self.activation) else None
+
     def initialize(self, rng):
         self.kernel[...] = self.kernel_initializer(self.kernel.shape, rng)
         self.bias[...] = self.bias_initializer(self.bias.shape, rng)
 
-    def op_settings(self):
-        return (activations.code_of(self.activation),
-                [activations.default_parameter(self.activation),
-                 *_penalty_coefficients(self.kernel_regularizer)])
+    def op_columns(self):
+        return {"act": activations.code_of(self.activation),
+                "alpha": activations.default_parameter(self.activation),
+                **_penalty_columns(self.kernel_regularizer)}
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": self.activation,
@@ -124,9 +112,11 @@ class Dense(Layer):
                 "kernel_regularizer": _regularizer_config(self.kernel_regularizer)}
 
 
-def _penalty_coefficients(regularizer):
-    """[l1, l2] for the op's L1 and L2 columns."""
-    return [0.0, 0.0] if regularizer is None else [regularizer.l1, regularizer.l2]
+def _penalty_columns(regularizer):
+    """The op's l1 and l2 columns."""
+    if regularizer is None:
+        return {"l1": 0.0, "l2": 0.0}
+    return {"l1": regularizer.l1, "l2": regularizer.l2}
 
 
 def _regularizer_config(regularizer):
@@ -144,11 +134,16 @@ class Activation(Layer):
         self.activation = activations.resolve(activation)
 
     def scratch_size(self, rows):
-        return self.n_out  # a zero bias for the fused bias-and-activate kernel
+        # a zero bias for the fused bias-and-activate kernel, then the input if it is kept
+        kept = rows * self.n_out if activations.needs_input(self.activation) else 0
+        return self.n_out + kept
 
-    def op_settings(self):
-        return (activations.code_of(self.activation),
-                [activations.default_parameter(self.activation)])
+    def kept_input_offset(self):
+        return self.n_out if activations.needs_input(self.activation) else None
+
+    def op_columns(self):
+        return {"act": activations.code_of(self.activation),
+                "alpha": activations.default_parameter(self.activation)}
 
     def get_config(self):
         return {**super().get_config(), "activation": self.activation}
@@ -162,10 +157,10 @@ class Dropout(Layer):
 
     def __init__(self, rate, name=None):
         super().__init__(name)
-        self.rate = _number_in("Dropout rate", rate, 0.0, 1.0, high_included=False)
+        self.rate = number("Dropout rate", rate, low=0.0, high=1.0, high_open=True)
 
-    def op_settings(self):
-        return activations.code_of("linear"), [0.0, self.rate]
+    def op_columns(self):
+        return {"rate": self.rate}
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate}
@@ -179,12 +174,8 @@ class BatchNormalization(Layer):
 
     def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, name=None):
         super().__init__(name)
-        self.momentum = _number_in("BatchNormalization momentum", momentum, 0.0, 1.0,
-                                   high_included=True)
-        self.epsilon = _number_in("BatchNormalization epsilon", epsilon, 0.0, math.inf,
-                                  high_included=False)
-        if self.epsilon == 0.0:
-            raise ValueError("BatchNormalization epsilon must be > 0, got 0")
+        self.momentum = number("BatchNormalization momentum", momentum, low=0.0, high=1.0)
+        self.epsilon = number("BatchNormalization epsilon", epsilon, low=0.0, low_open=True)
         self.center = bool(center)
         self.scale = bool(scale)
         self.gamma = self.beta = self.moving_mean = self.moving_variance = None
@@ -207,13 +198,10 @@ class BatchNormalization(Layer):
         self.moving_mean[...] = 0.0
         self.moving_variance[...] = 1.0
 
-    def op_settings(self):
-        return activations.code_of("linear"), [0.0, self.momentum, self.epsilon]
-
-    def op_ints(self):
+    def op_columns(self):
         flags = (batchnorm_kernels.CENTER if self.center else 0) | \
             (batchnorm_kernels.SCALE if self.scale else 0)
-        return {network.FLAGS: flags}
+        return {"flags": flags, "momentum": self.momentum, "epsilon": self.epsilon}
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon,
@@ -257,8 +245,8 @@ class Maxout(Layer):
     def __init__(self, units, pieces, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, name=None):
         super().__init__(name)
-        self.units = _positive_int("Maxout units", units)
-        self.pieces = _positive_int("Maxout pieces", pieces)
+        self.units = positive_int("Maxout units", units)
+        self.pieces = positive_int("Maxout pieces", pieces)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers_mod.get(kernel_regularizer)
@@ -280,12 +268,8 @@ class Maxout(Layer):
             self.kernel[:, :, k] = self.kernel_initializer((self.n_in, self.units), rng)
             self.bias[:, k] = self.bias_initializer((self.units,), rng)
 
-    def op_settings(self):
-        return (activations.code_of("linear"),
-                [0.0, *_penalty_coefficients(self.kernel_regularizer)])
-
-    def op_ints(self):
-        return {network.PIECES: self.pieces}
+    def op_columns(self):
+        return {"pieces": self.pieces, **_penalty_columns(self.kernel_regularizer)}
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "pieces": self.pieces,

@@ -6,7 +6,9 @@
     r2        1 - sum (o - y)^2 / sum (y - mean y)^2, pooled over the outputs
 
 During fit the training metrics are accumulated batch by batch as the weights change (as Keras
-reports them); evaluate computes them on fixed weights.
+reports them); evaluate computes them on fixed weights. With sample weights w_i every mean is the
+weighted mean (sum_i w_i x_i / sum_i w_i; accuracy the weighted fraction of correct rows, r2
+scikit-learn's weighted r2).
 """
 
 import numpy as np
@@ -41,14 +43,19 @@ def dense_targets(y, n_outputs):
     return np.eye(n_outputs, dtype=y.dtype)[y[:, 0].astype(np.int64)]
 
 
-def sum_of_squares_about_mean(y):
-    """sum (y - mean y)^2 pooled over columns, divided by the number of columns."""
-    return float(((y - y.mean(axis=0)) ** 2).sum() / y.shape[1])
+def sum_of_squares_about_mean(y, weights=None):
+    """sum_i w_i (y_i - mean_w y)^2 pooled over columns, divided by the number of columns."""
+    if weights is None:
+        return float(((y - y.mean(axis=0)) ** 2).sum() / y.shape[1])
+    if weights.sum() == 0:
+        return 0.0
+    mean = np.average(y, axis=0, weights=weights)
+    return float((weights[:, None] * (y - mean) ** 2).sum() / y.shape[1])
 
 
 def from_stats(name, stats, n_outputs, accuracy_rule, y_spread):
-    """A training metric from the compiled loop's accumulated stats."""
-    rows = stats[_tk.STAT_ROWS]
+    """A training metric from the compiled loop's accumulated (weighted) stats."""
+    rows = stats[_tk.STAT_WEIGHT]
     if name == "accuracy":
         per_row = n_outputs if accuracy_rule == _lk.BINARY_ACCURACY else 1
         return stats[_tk.STAT_CORRECT] / (rows * per_row)
@@ -61,19 +68,27 @@ def from_stats(name, stats, n_outputs, accuracy_rule, y_spread):
     return 1.0 - stats[_tk.STAT_SQ_ERR] / y_spread if y_spread > 0 else float("nan")
 
 
-def from_predictions(name, out, y, accuracy_rule, threshold):
-    """A metric of predictions ``out`` against targets ``y`` (both 2-D, the model's dtype)."""
+def from_predictions(name, out, y, accuracy_rule, threshold, weights=None):
+    """A metric of predictions ``out`` against targets ``y`` (both 2-D, the model's dtype),
+    weighted by ``weights`` (float64, one per row; None: each row weighs 1)."""
+    total = out.shape[0] if weights is None else float(weights.sum())
+    if total == 0:
+        return float("nan")
     if name == "accuracy":
         per_row = out.shape[1] if accuracy_rule == _lk.BINARY_ACCURACY else 1
-        correct = _lk.count_correct(accuracy_rule, out, y, threshold)
-        return correct / (out.shape[0] * per_row)
+        w = _lk.NO_WEIGHTS if weights is None else weights
+        correct = _lk.count_correct(accuracy_rule, out, y, w, threshold)
+        return correct / (total * per_row)
     y = dense_targets(y, out.shape[1])
     err = out.astype(np.float64) - y
+    per_row_abs = np.abs(err).mean(axis=1)
+    per_row_sq = (err ** 2).mean(axis=1)
     if name == "mae":
-        return float(np.abs(err).mean())
+        return float(np.average(per_row_abs, weights=weights))
     if name == "mse":
-        return float((err ** 2).mean())
+        return float(np.average(per_row_sq, weights=weights))
     if name == "rmse":
-        return float(np.sqrt((err ** 2).mean()))
-    spread = sum_of_squares_about_mean(y.astype(np.float64))
-    return 1.0 - float((err ** 2).sum() / y.shape[1]) / spread if spread > 0 else float("nan")
+        return float(np.sqrt(np.average(per_row_sq, weights=weights)))
+    spread = sum_of_squares_about_mean(y.astype(np.float64), weights)
+    squares = per_row_sq.sum() if weights is None else float((weights * per_row_sq).sum())
+    return 1.0 - float(squares) / spread if spread > 0 else float("nan")

@@ -1,9 +1,11 @@
 """Sequential: the Keras-like model object over the flat buffers and the compiled loop.
 
 The model owns one flat parameter array, one gradient array of the same length, one state array
-(non-trainable values such as running statistics) and the optimizer's state rows; its layers hold
-views into them. ``fit`` builds the plan's tables once per call and runs the compiled epoch loop
-(fastnn/kernels/training.py) once per epoch; nothing in Python runs per batch.
+(non-trainable values such as running statistics) and a TrainingState (the optimizer's state
+rows, the update count, the dropout and shuffle seeds: fastnn/training_state.py); its layers
+hold views into the buffers. ``to(device)`` picks the backend (fastnn/backends.py) that fit,
+predict and the gradients run on. ``fit`` builds the plan's tables once per call and runs the
+compiled epoch loop once per epoch; nothing in Python runs per batch.
 """
 
 import numpy as np
@@ -11,26 +13,35 @@ import numpy as np
 from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
+from .backends import backend_for
+from .checks import callable_or_none, non_negative_int, positive_int
 from .kernels import inference as inference_kernels
 from .kernels import losses as loss_kernels
-from .kernels import training as train_kernels
-from .kernels.dense import BLAS_MIN_ROWS
+from .kernels.network import Network
 from .kernels.regularization import regularization_penalty
+from .kernels.training import LossSettings
 from .layers import Layer
+from .layers import from_config as layer_from_config
 from .plan import Plan
-from .threads import ChunkThreads
-from .trainer import Trainer
+from .training_state import TrainingState
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 # Rows per chunk when predicting, and the largest batch the workspace is sized for at once.
 PREDICT_CHUNK = 1024
+VERBOSITY = (0, 1, 2, "auto")
+
+
+def fresh_seed():
+    """A seed from the operating system's entropy, for ``seed=None``."""
+    return int(np.random.SeedSequence().generate_state(1)[0])
 
 
 class Sequential:
     """A stack of layers trained as one network.
 
     ``input_dim`` may be left out: the model is then built by the first fit, predict or an
-    explicit ``build(input_dim)``. ``seed`` fixes the initial weights and the shuffling;
+    explicit ``build(input_dim)``. ``seed`` fixes the initial weights, the shuffling and the
+    dropout masks (None: a fresh random seed, kept in ``model.seed`` and in the model file);
     ``dtype`` is "float32" (default) or "float64"; ``device`` is "cpu" (default) or "cuda"
     (see ``to`` and docs/gpu.md).
     """
@@ -39,10 +50,8 @@ class Sequential:
                  device="cpu"):
         if dtype not in DTYPES and np.dtype(dtype).name not in DTYPES:
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
         self.dtype = np.dtype(DTYPES.get(dtype, dtype))
-        self.seed = int(seed)
+        self.seed = fresh_seed() if seed is None else non_negative_int("seed", seed)
         self.name = name or "sequential"
         self.to(device)
         self.layers = []
@@ -50,11 +59,14 @@ class Sequential:
         self.params = None
         self.grads = None
         self.state = None
+        self.training_state = None
         self.loss = None
+        self.loss_param = None
         self.optimizer = None
         self.metrics = []
         self.history = None
         self.metadata = {}
+        self._inference = None
         for layer in layers or ():
             self.add(layer)
         if input_dim is not None:
@@ -74,17 +86,14 @@ class Sequential:
 
     def build(self, input_dim):
         """Fix the input width, allocate the flat buffers and initialise the parameters."""
-        if isinstance(input_dim, bool) or not isinstance(input_dim, (int, np.integer)) \
-                or input_dim < 1:
-            raise ValueError(f"input_dim must be a positive integer, got {input_dim!r}")
+        input_dim = positive_int("input_dim", input_dim)
         if not self.layers:
             raise ValueError("the model has no layers")
-        self.plan = Plan(self.layers, int(input_dim))
+        self.plan = Plan(self.layers, input_dim)
         self.params = np.zeros(self.plan.n_params, dtype=self.dtype)
         self.grads = np.zeros(self.plan.n_params, dtype=self.dtype)
         self.state = np.zeros(self.plan.n_state, dtype=self.dtype)
         init_rng = np.random.default_rng([self.seed, 0])
-        self._shuffle_rng = np.random.default_rng([self.seed, 1])
         for layer, offsets, s_off in zip(self.layers, self.plan.param_offsets,
                                          self.plan.state_offsets):
             for pname, (offset, shape) in offsets.items():
@@ -95,18 +104,20 @@ class Sequential:
                 setattr(layer, sname, self.state[s_off:s_off + size].reshape(shape))
                 s_off += size
             layer.initialize(init_rng)
-        self._mask_seed = np.uint64(self.seed % 2**64)
-        self._iterations = np.zeros(1, dtype=np.int64)
-        self._opt_state = None
+        self.training_state = TrainingState(self.seed)
+        if self.loss is not None:
+            self._check_compiled_model()
         return self
 
     def to(self, device):
         """Run fit/predict/evaluate on ``device``: "cpu", or "cuda" (fastnn/cuda; a clear
         ValueError where no GPU is usable). The weights stay in the host buffers either way."""
-        from .cuda.device import resolve_device
-
-        self.device = resolve_device(device)
+        self.backend = backend_for(device)
         return self
+
+    @property
+    def device(self):
+        return self.backend.name
 
     @property
     def input_dim(self):
@@ -119,7 +130,7 @@ class Sequential:
     @property
     def iterations(self):
         """Number of optimizer updates made so far."""
-        return int(self._iterations[0]) if self.plan else 0
+        return self.training_state.iterations if self.plan else 0
 
     def count_params(self):
         self._require_built()
@@ -170,6 +181,34 @@ class Sequential:
                 raise ValueError(f"weight of shape {w.shape} does not fit {target.shape}")
             target[...] = w
 
+    # ----------------------------------------------------------------- configuration
+    def get_config(self):
+        """The architecture and compile settings as a JSON-serialisable dict (the model file's
+        config keys; ``from_config`` rebuilds the model from it, untrained)."""
+        compile_config = None
+        if self.loss is not None:
+            compile_config = {"optimizer": self.optimizer.get_config(), "loss": self.loss.name,
+                              "loss_param": self.loss_param, "metrics": list(self.metrics)}
+        return {"name": self.name, "dtype": self.dtype.name, "seed": self.seed,
+                "input_dim": self.input_dim,
+                "layers": [layer.get_config() for layer in self.layers],
+                "compile": compile_config}
+
+    @classmethod
+    def from_config(cls, config):
+        """A new model (built and compiled when the config says so) from ``get_config()``."""
+        layers = [layer_from_config(c) for c in config["layers"]]
+        model = cls(layers, input_dim=config["input_dim"], seed=config["seed"],
+                    dtype=config["dtype"], name=config.get("name"))
+        compile_config = config.get("compile")
+        if compile_config:
+            loss = compile_config["loss"]
+            if loss == "huber":
+                loss = losses_mod.Huber(compile_config.get("loss_param", 1.0))
+            model.compile(optimizer=compile_config["optimizer"], loss=loss,
+                          metrics=compile_config.get("metrics"))
+        return model
+
     def save(self, path, include_optimizer=True, metadata=None):
         """Write the model to ``path`` (see fastnn.model_file); ``metadata`` defaults to
         ``self.metadata``."""
@@ -190,7 +229,8 @@ class Sequential:
         """Choose the optimizer (instance or name), the loss (name or object), the metrics."""
         self.optimizer = optimizers_mod.get(optimizer)
         self.loss, self.loss_param = losses_mod.resolve(loss)
-        self._opt_state = None
+        if self.training_state is not None:
+            self.training_state.reset_optimizer()
         self._metric_names = metrics
         if self.plan is not None:
             self._check_compiled_model()
@@ -207,6 +247,11 @@ class Sequential:
         self.accuracy_rule, self.threshold = losses_mod.accuracy_rule(self.loss, self.plan.n_out)
         self.metrics = metrics_mod.resolve(self._metric_names, self.accuracy_rule)
 
+    def loss_settings(self):
+        """The compiled loop's LossSettings record (fastnn/kernels/training.py)."""
+        return LossSettings(self.loss.code, float(self.loss_param), bool(self.fused_output),
+                            int(self.accuracy_rule), float(self.threshold))
+
     # ----------------------------------------------------------------- input checks
     def _require_built(self):
         if self.plan is None:
@@ -219,72 +264,76 @@ class Sequential:
                              "trained or evaluated")
 
     def _inputs(self, X):
-        X = np.asarray(X)
+        X = losses_mod.numeric_array("X", X)
         if X.ndim == 1:
             X = X.reshape(-1, 1) if self.plan is None or self.plan.n_in == 1 else X.reshape(1, -1)
         if X.ndim != 2:
             raise ValueError(f"X must be a 2-D array (rows, features), got shape {X.shape}")
         if X.shape[0] == 0:
             raise ValueError("X has no rows")
-        if not (np.issubdtype(X.dtype, np.number) or X.dtype == np.bool_):
-            raise ValueError(f"X must be numeric, got dtype {X.dtype}")
         if self.plan is None:
             self.build(X.shape[1])
-            if self.loss is not None:
-                self._check_compiled_model()
         if X.shape[1] != self.plan.n_in:
             raise ValueError(f"X has {X.shape[1]} feature column(s) but the model expects "
                              f"{self.plan.n_in}")
-        X = np.ascontiguousarray(X, dtype=self.dtype)
+        with np.errstate(all="ignore"):
+            X = np.ascontiguousarray(X, dtype=self.dtype)
         if not inference_kernels.all_finite(X):  # one compiled pass, no temporary array
-            raise ValueError("X contains NaN or infinite values")
+            raise ValueError("X contains NaN or infinite values (or values too large for "
+                             f"{self.dtype.name})")
         return X
 
-    def _data(self, X, y):
+    def _data(self, X, y, sample_weight=None, class_weight=None):
+        """(X, Y, W): checked inputs, targets shaped for the loss, per-row weights or None."""
         X = self._inputs(X)
         Y = losses_mod.prepare_targets(self.loss, y, self.plan.n_out, self.dtype)
         if Y.shape[0] != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} rows but y has {Y.shape[0]}")
-        return X, Y
+        W = losses_mod.row_weights(self.loss, Y, sample_weight, class_weight, self.plan.n_out)
+        return X, Y, W
 
     # ----------------------------------------------------------------- training
     def fit(self, X, y, epochs=1, batch_size=32, shuffle=True, verbose=0, drop_last=False,
-            validation_data=None, validation_split=0.0, callbacks=None, progress=None):
+            validation_data=None, validation_split=0.0, callbacks=None, progress=None,
+            sample_weight=None, class_weight=None):
         """Train for ``epochs`` passes over (X, y); return a History (also ``self.history``).
 
         ``batch_size`` = 1 is stochastic gradient descent, ``None`` or len(X) is batch gradient
         descent. An epoch makes ceil(n / batch_size) updates, the last batch smaller when the
         size does not divide n (floor(n / batch_size) with ``drop_last=True``).
-        ``validation_data=(X_val, y_val)`` or ``validation_split`` (the last fraction of the
-        rows, taken before shuffling) adds "val_" values to the logs. ``callbacks``: a list of
-        fastnn.callbacks.Callback. ``verbose=1`` prints one line per epoch. ``progress(epoch,
-        batches_done, n_batches)`` is called between the compiled chunks of each epoch.
-        A diverging loss, and Ctrl-C, are handled as docs/training.md says (fastnn.fit_loop).
+        ``validation_data=(X_val, y_val)`` (or ``(X_val, y_val, sample_weight_val)``) or
+        ``validation_split`` (the last fraction of the rows, taken before shuffling) adds "val_"
+        values to the logs. ``sample_weight`` (one weight >= 0 per row) and ``class_weight`` (a
+        dict {class: weight} or "balanced") weight each row's loss, as docs/training.md says.
+        ``callbacks``: a list of fastnn.callbacks.Callback. ``verbose=1`` prints one line per
+        epoch. ``progress(epoch, batches_done, n_batches)`` is called between the compiled
+        chunks of each epoch. A diverging loss, and Ctrl-C, are handled as docs/training.md
+        says (fastnn.fit_loop).
         """
         from . import callbacks as callbacks_mod
         from .fit_loop import run_fit, split_validation
 
         self._require_compiled()
-        X, Y = self._data(X, y)
-        X, Y, validation = split_validation(self, X, Y, validation_data, validation_split)
+        X, Y, W = self._data(X, y, sample_weight, class_weight)
+        if W is not None and not W.sum() > 0:
+            raise ValueError("the sample weights (times the class weights) sum to 0: there is "
+                             "nothing to fit")
+        X, Y, W, validation = split_validation(X, Y, W, validation_data, validation_split,
+                                               self._data)
         n = X.shape[0]
-        batch_size = n if batch_size is None else batch_size
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-                or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        batch_size = positive_int("batch_size", n if batch_size is None else batch_size)
+        epochs = positive_int("epochs", epochs)
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-        if progress is not None and not callable(progress):
-            raise ValueError(f"progress must be a callable, got {progress!r}")
+        callable_or_none("progress", progress)
         callbacks = callbacks_mod.check_callbacks(callbacks)
         if verbose:
             callbacks.insert(0, callbacks_mod.EpochLogger())
         monitor = any(cb.needs_layer_stats for cb in callbacks)
-        trainer = self._trainer_class()(self, X, Y, batch_size, drop_last,
-                                         monitor_layers=monitor)
-        return run_fit(self, trainer, int(epochs), shuffle, validation, callbacks, progress)
+        trainer = self.backend.trainer(self, X, Y, W, batch_size, drop_last,
+                                       monitor_layers=monitor)
+        return run_fit(self, trainer, epochs, shuffle, validation, callbacks, progress,
+                       self._scores)
 
     def diagnose(self, X, y, batch_size=PREDICT_CHUNK, print_fn=print):
         """Gradient diagnostics of the current weights on (X, y): per layer the gradient norm
@@ -294,28 +343,24 @@ class Sequential:
         from .diagnostics import diagnose
 
         self._require_compiled()
-        X, Y = self._data(X, y)
+        X, Y, _ = self._data(X, y)
         result = diagnose(self, X, Y, batch_size)
         if print_fn is not None:
             print_fn(result.report())
         return result
 
-    def _trainer_class(self):
-        if self.device == "cuda":
-            from .cuda.trainer import CudaTrainer
-
-            return CudaTrainer
-        return Trainer
-
     # ----------------------------------------------------------------- inference
-    def predict(self, X, batch_size=PREDICT_CHUNK):
-        """The network's output for every row of X: an array (n, output units)."""
-        return self._forward_all(self._prediction_inputs(X), batch_size)
+    def predict(self, X, batch_size=PREDICT_CHUNK, verbose=0):
+        """The network's output for every row of X: an array (n, output units). ``verbose``
+        is accepted as Keras takes it (0, 1, 2 or "auto") and prints nothing."""
+        _check_verbosity(verbose)
+        X = self._prediction_inputs(X)
+        return self.backend.predict(self, X, positive_int("batch_size", batch_size))
 
     def _prediction_inputs(self, X):
         """X as the kernels take it. The common case, a C-contiguous array of the model's dtype
         and width, is passed on as it is (no copy, no NumPy scan: its finiteness is checked in
-        compiled code by _forward_all); anything else goes through the full checks."""
+        compiled code by the backend); anything else goes through the full checks."""
         plan = self.plan
         if (type(X) is np.ndarray and plan is not None and X.ndim == 2
                 and X.dtype == self.dtype and X.shape[1] == plan.n_in and X.shape[0] > 0
@@ -323,57 +368,37 @@ class Sequential:
             return X
         return self._inputs(X)
 
-    def _forward_all(self, X, chunk):
-        if self.device == "cuda":
-            from .cuda.executor import predict
-
-            return predict(self, X, chunk)
-        n = X.shape[0]
-        chunk = max(1, min(int(chunk), n))
-        ops, opf, acts = self._inference_workspace(chunk)
-        out = np.empty((n, self.plan.n_out), dtype=self.dtype)
-        if chunk < BLAS_MIN_ROWS:  # no product reaches BLAS: no thread policy, one call
-            finite = inference_kernels.predict_checked(X, ops, opf, self.params, self.state,
-                                                       acts, chunk, out)
-        else:  # one call per chunk, each on the BLAS thread setting (threads.py)
-            chooser = ChunkThreads(self, chunk)
-            finite = True
-            for start in range(0, n, chunk):
-                with chooser.chunk(min(chunk, n - start) / chunk):
-                    finite = inference_kernels.predict_checked(
-                        X[start:start + chunk], ops, opf, self.params, self.state, acts, chunk,
-                        out[start:start + chunk])
-                if not finite:
-                    break
-        if not finite:
-            raise ValueError("X contains NaN or infinite values")
-        return out
-
-    def _inference_workspace(self, rows):
-        """(ops, opf, activation workspace) for chunks of up to ``rows`` rows, kept between
-        calls and grown when a larger chunk comes (a workspace serves any smaller chunk)."""
-        cached = getattr(self, "_inference_cache", None)
+    def inference_workspace(self, rows):
+        """The fields of a Network (a plain tuple, as predict_checked takes it) for chunks of up
+        to ``rows`` rows: kept between calls and grown when a larger chunk comes (a workspace
+        serves any smaller chunk). Inference writes no gradient, so grads and deltas are the
+        params and the activation workspace themselves."""
+        cached = self._inference
         if cached is None or cached[0] is not self.plan or cached[1] < rows:
             ops, opf, size = self.plan.tables(rows)
-            cached = (self.plan, rows, ops, opf, np.empty(size, dtype=self.dtype))
-            self._inference_cache = cached
-        return cached[2:]
+            acts = np.empty(size, dtype=self.dtype)
+            fields = tuple(Network(ops, opf, self.params, self.params, self.state, acts, acts))
+            cached = self._inference = (self.plan, rows, fields)
+        return cached[2]
 
-    def evaluate(self, X, y, batch_size=PREDICT_CHUNK):
-        """{"loss": mean loss, metric: value, ...} on (X, y) with the current weights."""
+    def evaluate(self, X, y, batch_size=PREDICT_CHUNK, verbose=0, sample_weight=None):
+        """{"loss": mean loss, metric: value, ...} on (X, y) with the current weights; with
+        ``sample_weight`` every value is the weighted mean (docs/training.md)."""
+        _check_verbosity(verbose)
         self._require_compiled()
-        return self._scores(*self._data(X, y), batch_size)
+        return self._scores(*self._data(X, y, sample_weight), batch_size)
 
-    def _scores(self, X, Y, batch_size=PREDICT_CHUNK):
+    def _scores(self, X, Y, W=None, batch_size=PREDICT_CHUNK):
         """evaluate on checked arrays (fit's validation calls it every epoch)."""
-        out = self._forward_all(X, batch_size)
+        out = self.backend.predict(self, X, batch_size)
         scratch = np.empty_like(out)
-        loss = loss_kernels.loss_and_gradient(self.loss.code, out, Y, scratch, self.loss_param,
-                                              False)
+        loss = loss_kernels.loss_and_gradient(self.loss.code, out, Y,
+                                              loss_kernels.NO_WEIGHTS if W is None else W,
+                                              scratch, self.loss_param, False)
         result = {"loss": float(loss) + self.penalty()}
         for name in self.metrics:
             result[name] = metrics_mod.from_predictions(name, out, Y, self.accuracy_rule,
-                                                        self.threshold)
+                                                        self.threshold, W)
         return result
 
     def penalty(self):
@@ -382,27 +407,22 @@ class Sequential:
         self._require_built()
         if not any(getattr(layer, "kernel_regularizer", None) for layer in self.layers):
             return 0.0
-        return float(regularization_penalty(self.plan.ops, self.plan.opf, self.params,
-                                            self.grads, False))
+        network = Network(self.plan.ops, self.plan.opf, self.params, self.grads, self.state,
+                          self.params, self.params)
+        return float(regularization_penalty(network, False))
 
-    def compute_gradients(self, X, y, return_loss=False):
+    def compute_gradients(self, X, y, return_loss=False, sample_weight=None):
         """The gradient of the mean loss (plus the weight penalty) over (X, y), all rows as one
         batch, in the layout of ``params`` (a new array); ``(loss, gradient)`` with
         ``return_loss``. It runs in training mode: BatchNorm uses the batch's statistics (its
         running statistics are not changed) and Dropout the masks of update step
         ``iterations``, the step the next training update will take."""
         self._require_compiled()
-        X, Y = self._data(X, y)
-        if self.device == "cuda":
-            from .cuda.executor import batch_gradients
-
-            loss = batch_gradients(self, X, Y)
-        else:
-            ops, opf, workspace = self.plan.tables(X.shape[0])
-            acts = np.empty(workspace, dtype=self.dtype)
-            deltas = np.empty(workspace, dtype=self.dtype)
-            loss = train_kernels.batch_gradients(
-                X, Y, ops, opf, self.params, self.grads, self.state, acts, deltas,
-                self.loss.code, self.loss_param, self.fused_output, self._mask_seed,
-                self._iterations[0])
+        X, Y, W = self._data(X, y, sample_weight)
+        loss = self.backend.gradients(self, X, Y, W)
         return (float(loss), self.grads.copy()) if return_loss else self.grads.copy()
+
+
+def _check_verbosity(verbose):
+    if isinstance(verbose, (bool, np.bool_)) or verbose not in VERBOSITY:
+        raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")

@@ -31,6 +31,7 @@ import zlib
 import numpy as np
 
 from . import model_schema
+from ._version import __version__
 
 FORMAT = "fastnn-model"
 FORMAT_VERSION = 1
@@ -57,23 +58,11 @@ class ModelFileError(ValueError):
         self.entry = entry
 
 
-def model_config(model, metadata=None):
-    from . import __version__
-
-    compile_config = None
-    if model.loss is not None:
-        compile_config = {"optimizer": model.optimizer.get_config(),
-                          "loss": model.loss.name, "loss_param": model.loss_param,
-                          "metrics": list(model.metrics)}
-    return {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "fastnn_version": __version__,
-        "name": model.name, "dtype": model.dtype.name, "seed": model.seed,
-        "input_dim": model.input_dim,
-        "layers": [layer.get_config() for layer in model.layers],
-        "compile": compile_config,
-        "shuffle_state": model._shuffle_rng.bit_generator.state,
-        "metadata": metadata or {},
-    }
+def model_config(model, metadata=None, training_config=None):
+    """The config entry: the format keys, the model's ``get_config()``, the training state's
+    config keys (``training_config``) and the user's metadata."""
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "fastnn_version": __version__,
+            **model.get_config(), **(training_config or {}), "metadata": metadata or {}}
 
 
 def save_model(model, path, include_optimizer=True, metadata=None):
@@ -83,14 +72,14 @@ def save_model(model, path, include_optimizer=True, metadata=None):
     which no model file may hold."""
     from .output_file import open_output
 
-    model._require_built()
+    if not model.built:
+        raise ValueError("the model is not built yet: give input_dim, call build(input_dim) "
+                         "or fit it on data first")
     path = os.fspath(path)
-    config = model_config(model, metadata)
+    training_arrays, training_config = model.training_state.file_entries(include_optimizer)
+    config = model_config(model, metadata, training_config)
     arrays = {"config": np.frombuffer(json.dumps(config).encode(), dtype=np.uint8),
-              "params": model.params, "state": model.state}
-    if include_optimizer and model._opt_state is not None:
-        arrays["opt_state"] = model._opt_state
-        arrays["iterations"] = model._iterations
+              "params": model.params, "state": model.state, **training_arrays}
     for name in ("params", "state", "opt_state"):
         if name in arrays and not np.isfinite(arrays[name]).all():
             raise ValueError(f"{path}: not saved: the model's {name} hold NaN or infinite "
@@ -369,32 +358,21 @@ def load_model(path, max_bytes=None):
     (if saved) and metadata (``model.metadata``). The file is checked whole first (see the
     module docstring); ``max_bytes`` raises the limit on the model's buffers (default: the
     environment variable FASTNN_MAX_MODEL_BYTES, else 1 GiB)."""
-    from . import layers as layers_mod
     from .model import Sequential
 
     path = os.fspath(path)
     config, arrays = read_model_file(path, max_bytes)
     try:
-        layers = [layers_mod.from_config(c) for c in config["layers"]]
-        model = Sequential(layers, input_dim=config["input_dim"], seed=config["seed"],
-                           dtype=config["dtype"], name=config.get("name"))
-        compile_config = config.get("compile")
-        if compile_config:
-            from .losses import Huber
-
-            loss = compile_config["loss"]
-            if loss == "huber":
-                loss = Huber(compile_config.get("loss_param", 1.0))
-            model.compile(optimizer=compile_config["optimizer"], loss=loss,
-                          metrics=compile_config.get("metrics"))
+        model = Sequential.from_config(config)
     except ValueError as exc:
         raise ModelFileError(path, str(exc), "config") from None
     model.params[...] = arrays["params"]
     model.state[...] = arrays["state"]
-    if "opt_state" in arrays and model.optimizer is not None:
-        model._opt_state = arrays["opt_state"].astype(model.dtype)
-        model._iterations[:] = arrays["iterations"]
-    if "shuffle_state" in config:
-        model._shuffle_rng.bit_generator.state = config["shuffle_state"]
+    expected = None if model.optimizer is None else (model.optimizer.n_slots,
+                                                      model.plan.n_params)
+    try:
+        model.training_state.load_file_entries(arrays, config, expected, model.dtype)
+    except ValueError as exc:
+        raise ModelFileError(path, str(exc), "opt_state") from None
     model.metadata = config.get("metadata", {})
     return model

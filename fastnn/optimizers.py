@@ -1,8 +1,9 @@
 r"""Optimizers: small classes that validate hyperparameters and hand them to one fused kernel.
 
-Each optimizer's update is a single @njit pass over the whole flat parameter buffer
+Each optimizer's update is a single compiled pass over the whole flat parameter buffer
 (fastnn/kernels/optimizers.py), following torch.optim's formulas; this module validates the
-settings and lays them out as the kernel's ``hyper`` vector and ``state`` rows. Variants
+settings and lays out the ``state`` rows. The ``hyper`` vector is built from the names its
+kernel declares (``kernel.settings``): each is an attribute of the optimizer. Variants
 (momentum, Nesterov, centered, AMSGrad, weight decay) are flags in ``hyper``, not classes.
 
 Every optimizer also takes:
@@ -16,34 +17,30 @@ The rate, the clipping and the update all run inside the compiled training loop.
 import numpy as np
 
 from . import schedules as schedules_mod
+from .checks import choice, flag, number
 from .kernels import optimizers as _k
-from .schedules import checked_number, checked_step
+from .kernels.training import OptimizerSettings, ScheduleSettings
+from .schedules import checked_step
 
 
 def _rate(value):
     """A learning rate as a positive float or a Schedule."""
     if isinstance(value, (schedules_mod.Schedule, dict)):
         return schedules_mod.get(value)
-    return checked_number("learning_rate", value, low=0.0, low_open=True)
-
-
-def _flag(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
+    return number("learning_rate", value, low=0.0, low_open=True)
 
 
 def _unit(name, value):
     """A value in [0, 1): betas, rho, momentum."""
-    return checked_number(name, value, low=0.0, high=1.0, high_open=True)
+    return number(name, value, low=0.0, high=1.0, high_open=True)
 
 
 def _non_negative(name, value):
-    return checked_number(name, value, low=0.0)
+    return number(name, value, low=0.0)
 
 
 def _clip(name, value):
-    return None if value is None else checked_number(name, value, low=0.0, low_open=True)
+    return None if value is None else number(name, value, low=0.0, low_open=True)
 
 
 def _flat_buffer(name, array):
@@ -54,10 +51,11 @@ def _flat_buffer(name, array):
 
 
 class Optimizer:
-    """Base class: ``code`` picks the kernel, ``n_slots`` rows of state per parameter,
-    ``options`` names the hyperparameters that ``get_config`` saves besides the common ones."""
+    """Base class: ``kernel`` is the optimizer's entry in the kernel table (its code is its
+    position there), ``n_slots`` rows of state per parameter, ``options`` names the
+    hyperparameters that ``get_config`` saves besides the common ones."""
 
-    code = None
+    kernel = None
     name = None
     default_learning_rate = None
     options = ()
@@ -83,13 +81,19 @@ class Optimizer:
         self._learning_rate = _rate(value)
 
     @property
+    def code(self):
+        """The kernel's code: the position of ``kernel`` in the table."""
+        return _k.CODES[self.kernel.name]
+
+    @property
     def n_slots(self):
         """Rows of per-parameter state the kernel keeps."""
         return 0
 
     def hyper(self):
-        """The kernel's hyperparameter vector (float64); layout in fastnn/kernels/optimizers.py."""
-        raise NotImplementedError
+        """The kernel's hyperparameter vector (float64): this optimizer's attributes named by
+        ``kernel.settings``, in that order (flags as 0.0 or 1.0)."""
+        return np.array([float(getattr(self, name)) for name in self.kernel.settings._fields])
 
     def initial_state(self, n_params, dtype):
         """The state rows before the first update (zeros unless the optimizer says otherwise)."""
@@ -105,6 +109,16 @@ class Optimizer:
     def clipping(self):
         """(clip_norm, clip_value) for the compiled loop, 0.0 where switched off."""
         return self.clipnorm or 0.0, self.clipvalue or 0.0
+
+    def settings(self, state):
+        """The compiled loop's OptimizerSettings record, over ``state`` (its state rows)."""
+        clip_norm, clip_value = self.clipping()
+        return OptimizerSettings(self.code, self.hyper(), state, clip_norm, clip_value)
+
+    def schedule_settings(self, steps_per_epoch):
+        """The compiled loop's ScheduleSettings record (the rate, as it is now)."""
+        code, spec = self.schedule()
+        return ScheduleSettings(code, spec, self.decay, int(steps_per_epoch))
 
     def get_config(self):
         """A JSON-serialisable dict that ``optimizers.get`` turns back into this optimizer."""
@@ -129,10 +143,8 @@ class Optimizer:
             raise ValueError(f"state must be a contiguous {params.dtype} array of shape "
                              f"{(self.n_slots, params.size)} (see initial_state)")
         iteration, steps_per_epoch = checked_step(iteration, steps_per_epoch, "iteration")
-        code, spec = self.schedule()
-        clip_norm, clip_value = self.clipping()
-        return float(_k.apply_update(self.code, self.hyper(), params, grads, state, code, spec,
-                                     self.decay, steps_per_epoch, clip_norm, clip_value,
+        return float(_k.apply_update(self.settings(state),
+                                     self.schedule_settings(steps_per_epoch), params, grads,
                                      iteration))
 
     def __repr__(self):
@@ -152,14 +164,14 @@ class SGD(Optimizer):
     nesterov False, weight_decay (lambda, L2) 0.
     """
 
-    code, name, default_learning_rate = _k.SGD, "sgd", 0.01
+    kernel, name, default_learning_rate = _k.BY_NAME["sgd"], "sgd", 0.01
     options = ("momentum", "nesterov", "weight_decay")
 
     def __init__(self, learning_rate=None, momentum=0.0, nesterov=False, weight_decay=0.0, *,
                  lr=None, decay=0.0, clipnorm=None, clipvalue=None):
         super().__init__(learning_rate, lr, decay, clipnorm, clipvalue)
         self.momentum = _unit("momentum", momentum)
-        self.nesterov = _flag("nesterov", nesterov)
+        self.nesterov = flag("nesterov", nesterov)
         if self.nesterov and self.momentum == 0.0:
             raise ValueError("nesterov=True needs a momentum > 0")
         self.weight_decay = _non_negative("weight_decay", weight_decay)
@@ -168,8 +180,6 @@ class SGD(Optimizer):
     def n_slots(self):
         return 1 if self.momentum > 0 else 0
 
-    def hyper(self):
-        return np.array([self.momentum, float(self.nesterov), self.weight_decay])
 
 
 class Adagrad(Optimizer):
@@ -183,7 +193,7 @@ class Adagrad(Optimizer):
     initial_accumulator_value 0.1, epsilon 1e-7, weight_decay 0.
     """
 
-    code, name, default_learning_rate = _k.ADAGRAD, "adagrad", 0.001
+    kernel, name, default_learning_rate = _k.BY_NAME["adagrad"], "adagrad", 0.001
     n_slots = 1
     options = ("initial_accumulator_value", "epsilon", "weight_decay")
 
@@ -195,9 +205,6 @@ class Adagrad(Optimizer):
         self.epsilon = _non_negative("epsilon", epsilon)
         self.weight_decay = _non_negative("weight_decay", weight_decay)
 
-
-    def hyper(self):
-        return np.array([self.epsilon, self.weight_decay])
 
     def initial_state(self, n_params, dtype):
         return np.full((1, n_params), self.initial_accumulator_value, dtype=dtype)
@@ -216,7 +223,7 @@ class Adadelta(Optimizer):
     weight_decay 0.
     """
 
-    code, name, default_learning_rate = _k.ADADELTA, "adadelta", 1.0
+    kernel, name, default_learning_rate = _k.BY_NAME["adadelta"], "adadelta", 1.0
     n_slots = 2
     options = ("rho", "epsilon", "weight_decay")
 
@@ -228,8 +235,6 @@ class Adadelta(Optimizer):
         self.weight_decay = _non_negative("weight_decay", weight_decay)
 
 
-    def hyper(self):
-        return np.array([self.rho, self.epsilon, self.weight_decay])
 
 
 class RMSprop(Optimizer):
@@ -247,7 +252,7 @@ class RMSprop(Optimizer):
     weight_decay 0.
     """
 
-    code, name, default_learning_rate = _k.RMSPROP, "rmsprop", 0.001
+    kernel, name, default_learning_rate = _k.BY_NAME["rmsprop"], "rmsprop", 0.001
     options = ("rho", "momentum", "epsilon", "centered", "weight_decay")
 
     def __init__(self, learning_rate=None, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
@@ -256,7 +261,7 @@ class RMSprop(Optimizer):
         self.rho = _unit("rho", rho)
         self.momentum = _unit("momentum", momentum)
         self.epsilon = _non_negative("epsilon", epsilon)
-        self.centered = _flag("centered", centered)
+        self.centered = flag("centered", centered)
         self.weight_decay = _non_negative("weight_decay", weight_decay)
 
     @property
@@ -264,9 +269,6 @@ class RMSprop(Optimizer):
         """E[g^2], then the momentum buffer if momentum > 0, then E[g] if centered."""
         return 1 + (self.momentum > 0) + self.centered
 
-    def hyper(self):
-        return np.array([self.rho, self.momentum, self.epsilon, float(self.centered),
-                         self.weight_decay])
 
 
 class Adam(Optimizer):
@@ -284,7 +286,7 @@ class Adam(Optimizer):
     learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7, amsgrad False, weight_decay 0.
     """
 
-    code, name, default_learning_rate = _k.ADAM, "adam", 0.001
+    kernel, name, default_learning_rate = _k.BY_NAME["adam"], "adam", 0.001
     options = ("beta_1", "beta_2", "epsilon", "amsgrad", "weight_decay")
     decoupled = False
 
@@ -295,7 +297,7 @@ class Adam(Optimizer):
         self.beta_1 = _unit("beta_1", beta_1)
         self.beta_2 = _unit("beta_2", beta_2)
         self.epsilon = _non_negative("epsilon", epsilon)
-        self.amsgrad = _flag("amsgrad", amsgrad)
+        self.amsgrad = flag("amsgrad", amsgrad)
         self.weight_decay = _non_negative("weight_decay", weight_decay)
 
     @property
@@ -303,9 +305,6 @@ class Adam(Optimizer):
         """m, v, then max v if amsgrad."""
         return 3 if self.amsgrad else 2
 
-    def hyper(self):
-        return np.array([self.beta_1, self.beta_2, self.epsilon, float(self.amsgrad),
-                         self.weight_decay, float(self.decoupled)])
 
 
 class AdamW(Adam):
@@ -340,7 +339,7 @@ class Nadam(Optimizer):
     beta_1 0.9, beta_2 0.999, epsilon 1e-7, momentum_decay 0.004, weight_decay 0.
     """
 
-    code, name, default_learning_rate = _k.NADAM, "nadam", 0.001
+    kernel, name, default_learning_rate = _k.BY_NAME["nadam"], "nadam", 0.001
     n_slots = 3
     options = ("beta_1", "beta_2", "epsilon", "momentum_decay", "weight_decay",
                "decoupled_weight_decay")
@@ -354,12 +353,8 @@ class Nadam(Optimizer):
         self.epsilon = _non_negative("epsilon", epsilon)
         self.momentum_decay = _non_negative("momentum_decay", momentum_decay)
         self.weight_decay = _non_negative("weight_decay", weight_decay)
-        self.decoupled_weight_decay = _flag("decoupled_weight_decay", decoupled_weight_decay)
+        self.decoupled_weight_decay = flag("decoupled_weight_decay", decoupled_weight_decay)
 
-
-    def hyper(self):
-        return np.array([self.beta_1, self.beta_2, self.epsilon, self.momentum_decay,
-                         self.weight_decay, float(self.decoupled_weight_decay)])
 
     def initial_state(self, n_params, dtype):
         """m = v = 0; the running product of mu starts at 1."""
@@ -368,7 +363,34 @@ class Nadam(Optimizer):
         return state
 
 
-OPTIMIZERS = {cls.name: cls for cls in (SGD, Adagrad, Adadelta, RMSprop, Adam, AdamW, Nadam)}
+class Lion(Optimizer):
+    r"""Lion, the sign-momentum optimizer found by program search (Chen et al. 2023, "Symbolic
+    Discovery of Optimization Algorithms"):
+
+    .. math::
+        c_t = \beta_1 m_{t-1} + (1-\beta_1) g_t,\quad
+        w_t = w_{t-1} - \eta\,(\operatorname{sign}(c_t) + \lambda w_{t-1}),\quad
+        m_t = \beta_2 m_{t-1} + (1-\beta_2) g_t
+
+    Every step moves each weight by exactly the learning rate (or not at all), so the rate is
+    usually 3-10x smaller than AdamW's. Defaults (the paper's): learning_rate 1e-4, beta_1 0.9,
+    beta_2 0.99, weight_decay (lambda, decoupled) 0.
+    """
+
+    kernel, name, default_learning_rate = _k.BY_NAME["lion"], "lion", 1e-4
+    n_slots = 1
+    options = ("beta_1", "beta_2", "weight_decay")
+
+    def __init__(self, learning_rate=None, beta_1=0.9, beta_2=0.99, weight_decay=0.0, *,
+                 lr=None, decay=0.0, clipnorm=None, clipvalue=None):
+        super().__init__(learning_rate, lr, decay, clipnorm, clipvalue)
+        self.beta_1 = _unit("beta_1", beta_1)
+        self.beta_2 = _unit("beta_2", beta_2)
+        self.weight_decay = _non_negative("weight_decay", weight_decay)
+
+
+OPTIMIZERS = {cls.name: cls for cls in (SGD, Adagrad, Adadelta, RMSprop, Adam, AdamW, Nadam,
+                                        Lion)}
 # Names that stand for a setting of a class: "momentum" and "nesterov" are SGD with momentum 0.9.
 PRESETS = {"momentum": (SGD, {"momentum": 0.9}),
            "nesterov": (SGD, {"momentum": 0.9, "nesterov": True})}
@@ -391,7 +413,5 @@ def _from_name(name, kwargs):
     if key in PRESETS:
         cls, preset = PRESETS[key]
         return cls(**{**preset, **kwargs})
-    if key not in OPTIMIZERS:
-        known = ", ".join(list(OPTIMIZERS) + list(PRESETS))
-        raise ValueError(f"unknown optimizer {name!r}; choose one of: {known}")
+    choice("optimizer", key if key in OPTIMIZERS else name, list(OPTIMIZERS) + list(PRESETS))
     return OPTIMIZERS[key](**kwargs)

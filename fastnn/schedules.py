@@ -249,7 +249,7 @@ class OneCycle(Schedule):
 SCHEDULES = {cls.name: cls for cls in (Constant, TimeBasedDecay, ExponentialDecay, StepDecay,
                                        InverseTimeDecay, CyclicLR, CosineDecay, OneCycle)}
 
-# Short names, as the course notes and ``fastnn train --schedule`` use them.
+# Short names, as ``fastnn train --schedule`` takes them.
 ALIASES = {"time": "time_based_decay", "step": "step_decay", "exp": "exponential_decay",
            "cosine": "cosine_decay"}
 

@@ -35,21 +35,16 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import optimizers
 from .builders import make_optimizer, mlp
 from .callbacks import EarlyStopping
+from .checks import positive_int
 from .model_file import load_model
 
 # scikit-learn's name of the output activation, as its MLP reports ``out_activation_``
 OUT_ACTIVATION = {"binary": "logistic", "multiclass": "softmax", "regression": "identity"}
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _model_to_bytes(model):
@@ -124,7 +119,7 @@ class _BaseMLP(BaseEstimator):
     def _batch_size(self, n_rows):
         if self.batch_size == "auto":
             return min(200, n_rows)
-        return min(_positive_int("batch_size", self.batch_size), n_rows)
+        return min(positive_int("batch_size", self.batch_size), n_rows)
 
     def _build(self, task, n_outputs, n_rows, seed):
         if not self.alpha >= 0:
@@ -137,31 +132,45 @@ class _BaseMLP(BaseEstimator):
                    optimizer=self._optimizer(), seed=seed, dtype=self.dtype)
 
     # ----------------------------------------------------------------- training
-    def _stopping(self, X, y, split_seed):
-        """(training rows, validation data or None, the EarlyStopping callback)."""
-        patience = _positive_int("n_iter_no_change", self.n_iter_no_change) + 1
+    def _stopping(self, X, y, sample_weight, split_seed):
+        """(training rows, their weights, validation data or None, the EarlyStopping
+        callback)."""
+        patience = positive_int("n_iter_no_change", self.n_iter_no_change) + 1
         if not self.tol >= 0:
             raise ValueError(f"tol must be >= 0, got {self.tol!r}")
         # scikit-learn stops when the count of epochs without improvement EXCEEDS
         # n_iter_no_change; EarlyStopping stops when it REACHES patience.
         if not self.early_stopping:
-            return X, y, None, EarlyStopping(monitor="loss", patience=patience,
-                                             min_delta=self.tol, mode="min",
-                                             restore_best_weights=False)
+            return X, y, sample_weight, None, EarlyStopping(
+                monitor="loss", patience=patience, min_delta=self.tol, mode="min",
+                restore_best_weights=False)
         if not 0.0 < self.validation_fraction < 1.0:
             raise ValueError("validation_fraction must be in (0, 1), got "
                              f"{self.validation_fraction!r}")
         stratify = y if isinstance(self, ClassifierMixin) else None
-        X_train, X_val, y_train, y_val = train_test_split(
-            X, y, test_size=self.validation_fraction, random_state=split_seed, stratify=stratify)
+        weights = np.ones(len(y)) if sample_weight is None else sample_weight
+        try:
+            X_train, X_val, y_train, y_val, w_train, w_val = train_test_split(
+                X, y, weights, test_size=self.validation_fraction, random_state=split_seed,
+                stratify=stratify)
+        except ValueError:
+            # too few rows of some class for a stratified split: split without stratifying,
+            # as scikit-learn's own MLP does
+            X_train, X_val, y_train, y_val, w_train, w_val = train_test_split(
+                X, y, weights, test_size=self.validation_fraction, random_state=split_seed)
+        if sample_weight is None:
+            w_train = w_val = None
+        validation = (X_val, y_val) if w_val is None else (X_val, y_val, w_val)
         monitor = f"val_{self._score_metric}"
-        return X_train, y_train, (X_val, y_val), EarlyStopping(
+        return X_train, y_train, w_train, validation, EarlyStopping(
             monitor=monitor, patience=patience, min_delta=self.tol, mode="max",
             restore_best_weights=True)
 
-    def _fit(self, X, y, incremental, classes=None):
+    def _fit(self, X, y, incremental, classes=None, sample_weight=None):
         first = not hasattr(self, "model_") or not (incremental or self.warm_start)
         X, y = self._validate(X, y, reset=first)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         targets, task, n_outputs = self._targets(y, first, classes)
         if first:
             rng = check_random_state(self.random_state)
@@ -173,14 +182,17 @@ class _BaseMLP(BaseEstimator):
             self.loss_curve_, self.n_iter_, self.t_ = [], 0, 0
             self.validation_scores_ = [] if self.early_stopping and not incremental else None
         if incremental:
-            X_train, y_train, validation, callbacks, epochs = X, targets, None, [], 1
+            X_train, y_train, w_train, validation, callbacks, epochs = \
+                X, targets, sample_weight, None, [], 1
         else:
-            X_train, y_train, validation, stop = self._stopping(X, targets, self._split_seed)
-            callbacks, epochs = [stop], _positive_int("max_iter", self.max_iter)
+            X_train, y_train, w_train, validation, stop = self._stopping(
+                X, targets, sample_weight, self._split_seed)
+            callbacks, epochs = [stop], positive_int("max_iter", self.max_iter)
         history = self.model_.fit(X_train, y_train, epochs=epochs,
                                   batch_size=self._batch_size(X_train.shape[0]),
                                   shuffle=bool(self.shuffle), verbose=int(bool(self.verbose)),
-                                  validation_data=validation, callbacks=callbacks)
+                                  validation_data=validation, callbacks=callbacks,
+                                  sample_weight=w_train)
         run = len(history.epoch)
         self.loss_curve_ += history.history["loss"]
         self.n_iter_ += run
@@ -196,10 +208,11 @@ class _BaseMLP(BaseEstimator):
                           "optimization hasn't converged yet.", ConvergenceWarning)
         return self
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train on (X, y) for up to ``max_iter`` epochs (see the module docstring for when it
-        stops); returns self."""
-        return self._fit(X, y, incremental=False)
+        stops); ``sample_weight`` weights each row's loss (fastnn's weighted mean, see
+        docs/training.md). Returns self."""
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
     # ----------------------------------------------------------------- inference
     def _forward(self, X):
@@ -259,12 +272,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         task = "binary" if self.classes_.size == 2 else "multiclass"
         return index, task, self.classes_.size
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over (X, y); the first call needs ``classes`` (every label that will
         occur). Returns self."""
         if not hasattr(self, "model_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
-        return self._fit(X, y, incremental=True, classes=classes)
+        return self._fit(X, y, incremental=True, classes=classes, sample_weight=sample_weight)
 
     def predict_proba(self, X):
         """Class probabilities, shape (n, n_classes), columns in the order of ``classes_``."""
@@ -299,9 +312,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                              f"{self.n_outputs_}")
         return y, "regression", y.shape[1]
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y); returns self."""
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def predict(self, X):
         """The predicted targets: shape (n,) for one output, (n, n_outputs) otherwise."""

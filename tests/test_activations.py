@@ -1,4 +1,7 @@
-"""Every activation: forward against a NumPy formula, derivative against finite differences."""
+"""Every activation: forward against a NumPy formula (and PyTorch's where it has one), derivative
+against finite differences. A new activation is a row in NUMPY_FORMS (and TORCH_FORMS)."""
+
+import math
 
 import numpy as np
 import pytest
@@ -13,6 +16,8 @@ def _softmax(z):
     return e / e.sum(axis=1, keepdims=True)
 
 
+_erf = np.vectorize(math.erf)
+
 NUMPY_FORMS = {
     "linear": lambda z, a: z,
     "sigmoid": lambda z, a: 1 / (1 + np.exp(-z)),
@@ -24,13 +29,31 @@ NUMPY_FORMS = {
     "softplus": lambda z, a: np.log1p(np.exp(z)),
     "softmax": lambda z, a: _softmax(z),
     "step": lambda z, a: (z >= 0).astype(float),
+    "gelu": lambda z, a: 0.5 * z * (1 + _erf(z / np.sqrt(2))),
+    "gelu_tanh": lambda z, a: 0.5 * z * (1 + np.tanh(np.sqrt(2 / np.pi)
+                                                     * (z + 0.044715 * z ** 3))),
+    "silu": lambda z, a: z / (1 + np.exp(-z)),
+}
+
+# torch.nn.functional's form of the activations it has under another spelling
+TORCH_FORMS = {
+    "gelu": lambda F, z: F.gelu(z, approximate="none"),
+    "gelu_tanh": lambda F, z: F.gelu(z, approximate="tanh"),
+    "silu": lambda F, z: F.silu(z),
+    "softplus": lambda F, z: F.softplus(z),
+    "selu": lambda F, z: F.selu(z),
 }
 
 
-def _forward(name, z, bias):
+def _forward(name, z, bias, pre=None):
     out = z.copy()
-    activate(activations.code_of(name), out, bias, activations.default_parameter(name))
+    pre = np.empty_like(z) if pre is None else pre
+    activate(activations.code_of(name), out, bias, activations.default_parameter(name), pre)
     return out
+
+
+def test_every_activation_has_a_reference():
+    assert set(NUMPY_FORMS) == set(activations.ACTIVATIONS)
 
 
 @pytest.mark.parametrize("name", list(activations.ACTIVATIONS))
@@ -43,8 +66,17 @@ def test_forward_matches_numpy(name, dtype, rng):
     np.testing.assert_allclose(_forward(name, z, bias), expected, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("name", sorted(TORCH_FORMS))
+def test_forward_matches_torch(name, rng):
+    torch = pytest.importorskip("torch")
+    z = rng.standard_normal((6, 5)) * 3
+    expected = TORCH_FORMS[name](torch.nn.functional, torch.from_numpy(z)).numpy()
+    np.testing.assert_allclose(_forward(name, z, np.zeros(5)), expected, rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize("name", [n for n in activations.ACTIVATIONS if n != "step"])
-def test_derivative_from_output_matches_finite_differences(name, rng):
+def test_derivative_matches_finite_differences(name, rng):
+    """From the saved output, and from the kept input for the activations that need it."""
     z = rng.standard_normal((3, 4)) * 2
     z[np.abs(z) < 1e-3] = 0.5  # keep away from the kinks of relu-like functions
     upstream = rng.standard_normal((3, 4))
@@ -55,7 +87,13 @@ def test_derivative_from_output_matches_finite_differences(name, rng):
 
     expected = finite_difference(loss, z)
     grad = upstream.copy()
-    activation_backward(activations.code_of(name), _forward(name, z, zero_bias), grad,
+    kept = np.full_like(z, np.nan)
+    out = _forward(name, z, zero_bias, kept)
+    if activations.needs_input(name):
+        np.testing.assert_array_equal(kept, z)
+    else:
+        assert np.all(np.isnan(kept))  # nothing kept where nothing is needed
+    activation_backward(activations.code_of(name), out, kept, grad,
                         activations.default_parameter(name))
     np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-8)
 
@@ -63,22 +101,33 @@ def test_derivative_from_output_matches_finite_differences(name, rng):
 def test_step_has_zero_derivative():
     y = np.array([[0.0, 1.0]])
     grad = np.ones_like(y)
-    activation_backward(activations.code_of("step"), y, grad, 0.0)
+    activation_backward(activations.code_of("step"), y, y, grad, 0.0)
     assert not grad.any()
 
 
 def test_sigmoid_and_softmax_are_finite_for_huge_inputs():
     z = np.array([[-1000.0, 0.0, 1000.0]])
-    for name in ("sigmoid", "softmax", "softplus", "elu", "selu"):
+    for name in ("sigmoid", "softmax", "softplus", "elu", "selu", "gelu", "gelu_tanh", "silu"):
         assert np.all(np.isfinite(_forward(name, z, np.zeros(3)))), name
 
 
 @pytest.mark.parametrize("alias, name", [(None, "linear"), ("identity", "linear"),
-                                         ("logistic", "sigmoid"), ("ReLU", "relu")])
+                                         ("logistic", "sigmoid"), ("ReLU", "relu"),
+                                         ("swish", "silu"), ("GELU", "gelu")])
 def test_aliases(alias, name):
     assert activations.resolve(alias) == name
 
 
-def test_unknown_activation_is_named():
-    with pytest.raises(ValueError, match="swish"):
-        activations.resolve("swish")
+@pytest.mark.parametrize("approximate, name", [(False, "gelu"), ("none", "gelu"),
+                                               (True, "gelu_tanh"), ("tanh", "gelu_tanh")])
+def test_gelu_approximate_as_keras_and_pytorch_spell_it(approximate, name):
+    assert activations.gelu(approximate=approximate) == name
+    with pytest.raises(ValueError, match="approximate"):
+        activations.gelu(approximate="erf")
+
+
+def test_unknown_activation_is_named_with_the_closest_names():
+    with pytest.raises(ValueError, match=r"'reul' \(did you mean 'relu'"):
+        activations.resolve("reul")
+    with pytest.raises(ValueError, match="mish"):
+        activations.resolve("mish")

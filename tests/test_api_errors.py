@@ -34,7 +34,7 @@ Y = np.ones(4)
     (lambda: _model().compile(optimizer="adamax"), "adamax"),
     (lambda: _model().compile(loss="kl"), "kl"),
     (lambda: fn.Dense(0), "units"),
-    (lambda: fn.Dense(3, activation="swish"), "swish"),
+    (lambda: fn.Dense(3, activation="mish"), "mish"),
     (lambda: fn.Dense(3, kernel_initializer="orthogonal"), "orthogonal"),
     (lambda: fn.SGD(learning_rate=-1), "learning_rate"),
     (lambda: fn.SGD(learning_rate=0.1, lr=0.2), "alias"),

@@ -48,7 +48,7 @@ class KeepWeights(fn.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.params.append(self.model.params.copy())
-        self.opt_state.append(self.model._opt_state.copy())
+        self.opt_state.append(self.model.training_state.optimizer_state.copy())
         self.iterations.append(self.model.iterations)
 
 
@@ -286,7 +286,7 @@ def test_divergence_without_terminate_on_nan_raises_after_restoring():
     assert model.history.stop_reason == "diverged" and len(model.history.epoch) == 4
     np.testing.assert_array_equal(model.params, kept.params[2])
     # the optimizer's velocity and update count go back with the weights
-    np.testing.assert_array_equal(model._opt_state, kept.opt_state[2])
+    np.testing.assert_array_equal(model.training_state.optimizer_state, kept.opt_state[2])
     assert model.iterations == kept.iterations[2] == 18
 
 

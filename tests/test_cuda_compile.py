@@ -1,9 +1,12 @@
-"""Every CUDA kernel compiles for a real GPU (to PTX), not just on the simulator.
+"""Every CUDA kernel compiles for a real GPU (to PTX), not just on the simulator: the kernels of
+fastnn/cuda's modules, and the kernels made from every row of the formula tables (activations,
+losses, optimizers; in float32), which compile the shared formulas of fastnn/kernels for the
+GPU.
 
 The simulator runs kernels as Python, so it accepts code that the CUDA compiler rejects. This test
-compiles every kernel of fastnn/cuda for compute capability 8.0 in a child process with the
-simulator off. It needs NVVM (libnvvm from a CUDA toolkit, e.g. the one `pip install
-"fastnn[cuda]"` brings) but no GPU, and is skipped where NVVM is missing.
+compiles them for compute capability 8.0 in a child process with the simulator off. It needs
+NVVM (libnvvm from a CUDA toolkit, e.g. the one `pip install "fastnn[cuda]"` brings) but no GPU,
+and is skipped where NVVM is missing.
 """
 
 import os
@@ -18,30 +21,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # kernel -> its argument types, one letter each: M a 2-D C-contiguous array of the model's dtype,
 # V 1-D of the model's dtype, F a scalar of the model's dtype, S 2-D float64, s 1-D float64,
-# o 1-D int64, i int64, u uint64, f float64, b boolean. A kernel added to fastnn/cuda needs a row
-# here (the test checks that).
+# o 1-D int64, i int64, u uint64, f float64, b boolean. A kernel added to a module of fastnn/cuda
+# needs a row here (the test checks that); the kernels made per table row are in TABLE_KERNELS.
 SIGNATURES = {
-    "activations.softmax_rows": "Mi",
-    "activations.elementwise_backward": "iMMif",
-    "activations.softmax_backward_rows": "MMi",
-    "matmul.tiled_matmul": "MMMiiibbVbif",
+    "activations.copy_kernel": "MMi",
     "matmul.column_sums_kernel": "MiV",
-    "losses.loss_rows": "iMMMifbifS",
-    "reductions.accumulate_batch": "Siiffis",
-    "optimizers.sgd_kernel": "VVMsFbFF",
-    "optimizers.adagrad_kernel": "VVMsFFF",
-    "optimizers.adadelta_kernel": "VVMsFFFFF",
-    "optimizers.rmsprop_kernel": "VVMsFFFbFFFbi",
-    "optimizers.adam_kernel": "VVMsFbFFFFFFF",
-    "optimizers.nadam_coefficients": "MfFffV",
-    "optimizers.nadam_kernel": "VVMsVFFFFFFF",
+    "reductions.accumulate_batch": "Siibfis",
+    "reductions.weight_total": "sis",
     "clipping.clip_by_value_kernel": "VF",
     "clipping.norm_scale": "sfV",
     "clipping.scale_kernel": "VV",
     "reductions.partial_sums_of_squares": "Vs",
     "reductions.sum_partials": "sis",
     "trainer.gather_rows": "MoiiM",
-    "activations.apply_kernel": "MMiif",
+    "trainer.gather_weights": "soiis",
     "dropout.dropout_kernel": "MMiuuf",
     "batchnorm.statistics_kernel": "MiVibVifbV",
     "batchnorm.normalize_kernel": "MiVibVM",
@@ -55,7 +48,15 @@ SIGNATURES = {
     "maxout.route_gradient_kernel": "MMiiM",
     "regularization.penalty_gradient_kernel": "VViiff",
     "regularization.penalty_partials_kernel": "ViiS",
-    "regularization.penalty_total_kernel": "Siffisis",
+    "regularization.penalty_total_kernel": "Siffsis",
+}
+# factory -> (the table it is made from, its argument types)
+TABLE_KERNELS = {
+    "activations.forward_kernel": ("activations", "MVifM"),
+    "activations.backward_kernel": ("activations", "MMMif"),
+    "losses.loss_rows": ("losses", "MMssMifbifS"),
+    "optimizers.update_kernel": ("optimizers", "VVMsfis"),
+    "matmul._tiled_kernel": ("activations", "MMMiiibbVbf"),
 }
 
 CHILD = r"""
@@ -73,7 +74,11 @@ class Device:  # compiling device functions asks for the current device's comput
     compute_capability = (8, 0)
 
 dispatcher.get_current_device = lambda: Device()
-signatures = json.loads(sys.argv[1])
+signatures, table_kernels = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+from fastnn.cuda import activations as cu_act
+from fastnn.kernels import activations, losses, optimizers
+TABLES = {"activations": activations.ACTIVATIONS, "losses": losses.LOSSES,
+          "optimizers": optimizers.OPTIMIZERS}
 kernels = {}
 for module_name in ("activations", "matmul", "losses", "reductions", "optimizers", "clipping",
                     "trainer", "dropout", "batchnorm", "prelu", "maxout", "regularization"):
@@ -82,23 +87,34 @@ for module_name in ("activations", "matmul", "losses", "reductions", "optimizers
         options = getattr(obj, "targetoptions", None)
         if options is not None and not options.get("device") and obj.__module__ == module.__name__:
             kernels[module_name + "." + name] = obj
-failures = {}
+failures, compiled = {}, 0
 for dtype in (types.float32, types.float64):
-    kernels["matmul.tiled_matmul"] = importlib.import_module("fastnn.cuda.matmul")._tiled_kernel(
-        dtype.name)
     letters = {"M": dtype[:, ::1], "V": dtype[::1], "F": dtype, "S": types.float64[:, ::1],
                "s": types.float64[::1], "o": types.int64[::1], "i": types.int64, "u": types.uint64,
                "f": types.float64, "b": types.boolean}
-    for name, kernel in kernels.items():
-        if name not in signatures:
-            continue
+    jobs = [(name, kernel.py_func, signatures[name]) for name, kernel in kernels.items()
+            if name in signatures]
+    # the formulas are compiled per table row once, in float32 (float64 types them alike)
+    for name, (table, letters_of) in (table_kernels.items() if dtype == types.float32 else ()):
+        module_name, factory = name.split(".")
+        make = getattr(importlib.import_module("fastnn.cuda." + module_name), factory)
+        for code, entry in enumerate(TABLES[table]):
+            if factory == "backward_kernel" and entry.gradient is None:
+                continue
+            if factory == "_tiled_kernel":
+                if not cu_act.fused_in_matmul(code):
+                    continue
+                kernel = make(dtype.name, code)
+            else:
+                kernel = make(code)
+            jobs.append((f"{name}[{entry.name}]", kernel.py_func, letters_of))
+    for name, py_func, sig in jobs:
         try:
-            cuda.compile_ptx(kernel.py_func, tuple(letters[c] for c in signatures[name]),
-                             cc=(8, 0))
+            cuda.compile_ptx(py_func, tuple(letters[c] for c in sig), cc=(8, 0))
+            compiled += 1
         except Exception as exc:
             failures[f"{name} ({dtype})"] = f"{type(exc).__name__}: {exc}"[:2000]
-print(json.dumps({"kernels": sorted(kernels), "failures": failures,
-                  "implementation": getattr(cuda, "implementation", "?")}))
+print(json.dumps({"kernels": sorted(kernels), "failures": failures, "compiled": compiled}))
 """
 
 
@@ -106,7 +122,8 @@ def test_every_kernel_compiles_to_ptx():
     import json
 
     env = dict(os.environ, **{ENV: "0"})
-    out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(SIGNATURES)],
+    out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(SIGNATURES),
+                          json.dumps(TABLE_KERNELS)],
                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])

@@ -1,4 +1,5 @@
-"""Every CUDA kernel against its CPU twin (or NumPy) on random inputs.
+"""Every CUDA kernel against its CPU twin (or NumPy) on random inputs, for every row of the
+formula tables (activations, losses, optimizers).
 
 Runs on a GPU where there is one, else on Numba's CUDA simulator (switched on in conftest.py);
 sizes are tiny because the simulator runs each GPU thread as a Python thread. Shapes include sizes
@@ -18,11 +19,11 @@ from fastnn.cuda import losses as cu_loss
 from fastnn.cuda import optimizers as cu_opt
 from fastnn.cuda import reductions as cu_red
 from fastnn.cuda import regularization as cu_reg
+from fastnn.cuda._launch import grid
 from fastnn.cuda.clipping import Clipper
 from fastnn.cuda.device import CudaUnavailableError, cuda_module
 from fastnn.cuda.matmul import column_sums, matmul
 from fastnn.cuda.trainer import gather_rows
-from fastnn.cuda._launch import grid
 from fastnn.kernels import activations as k_act
 from fastnn.kernels import batchnorm as k_bn
 from fastnn.kernels import clipping as k_clip
@@ -47,16 +48,14 @@ def _cuda_usable():
 pytestmark = pytest.mark.skipif(not _cuda_usable(), reason="no CUDA GPU and no simulator")
 
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-11, atol=1e-12)}
-ALPHAS = {k_act.LEAKY_RELU: 0.1, k_act.ELU: 0.7}
+ALPHAS = {k_act.CODES["leaky_relu"]: 0.1, k_act.CODES["elu"]: 0.7}
+ACTIVATION_CODES = [code for code, e in enumerate(k_act.ACTIVATIONS)]
 
 
 @pytest.mark.parametrize("m,n,k,trans_a,trans_b", [
-    (5, 7, 3, False, False),
-    (16, 16, 16, False, False),
     (19, 7, 21, False, False),   # two row tiles, two k tiles, ragged edges
     (7, 19, 17, True, False),    # A given as a^T (the weight gradient x^T dz)
     (17, 6, 5, False, True),     # B given as b^T (the input gradient dz W^T)
-    (3, 18, 2, True, True),
 ])
 def test_tiled_matmul_matches_numpy(m, n, k, trans_a, trans_b, rng):
     a = rng.normal(size=(k, m) if trans_a else (m, k))
@@ -70,45 +69,47 @@ def test_tiled_matmul_matches_numpy(m, n, k, trans_a, trans_b, rng):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("code", [k_act.LINEAR, k_act.SIGMOID, k_act.TANH, k_act.RELU,
-                                  k_act.LEAKY_RELU, k_act.ELU, k_act.SELU, k_act.SOFTPLUS,
-                                  k_act.SOFTMAX, k_act.STEP])
+@pytest.mark.parametrize("code", ACTIVATION_CODES, ids=lambda c: k_act.ACTIVATIONS[c].name)
 def test_dense_forward_matches_cpu(code, dtype, rng):
-    """The fused kernel (product + bias + activation; softmax finished per row) against the
-    CPU's dense_forward on the same flat parameter buffer."""
-    rows, n_in, n_out, offset = 6, 4, 5, 3
+    """A dense layer's forward as the CUDA executor runs it (product, bias and activation fused
+    in the epilogue, or the product then the activation's kernel) against the CPU's
+    dense_forward on the same flat parameter buffer, with the kept input."""
+    rows, n_in, n_out, offset = 3, 4, 5, 3
     alpha = ALPHAS.get(code, 0.0)
     x = rng.normal(size=(rows, n_in)).astype(dtype)
     params = rng.normal(size=offset + n_in * n_out + n_out).astype(dtype)
-    expected = np.empty((rows, n_out), dtype=dtype)
-    k_dense.dense_forward(x, params, offset, n_in, n_out, code, alpha, expected)
+    expected, kept = np.empty((rows, n_out), dtype=dtype), np.zeros((rows, n_out), dtype=dtype)
+    k_dense.dense_forward(x, params, offset, n_in, n_out, code, alpha, expected, kept)
 
     d_params = cuda.to_device(params)
     weights = d_params[offset:offset + n_in * n_out].reshape((n_in, n_out))
     bias = d_params[offset + n_in * n_out:]
     out = cuda.device_array((rows, n_out), dtype=dtype)
-    matmul(cuda.to_device(x), weights, out, rows, n_out, n_in, bias=bias,
-           act=cu_act.epilogue_code(code), alpha=alpha)
-    cu_act.activate_rows(code, out, rows)
+    pre = cuda.to_device(np.zeros((rows, n_out), dtype=dtype))
+    if cu_act.fused_in_matmul(code):
+        matmul(cuda.to_device(x), weights, out, rows, n_out, n_in, bias=bias, act=code,
+               alpha=alpha)
+    else:
+        matmul(cuda.to_device(x), weights, out, rows, n_out, n_in)
+        cu_act.activate(code, out, bias, rows, alpha, pre)
     np.testing.assert_allclose(out.copy_to_host(), expected, **TOL[dtype])
+    np.testing.assert_allclose(pre.copy_to_host(), kept, **TOL[dtype])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("code", [k_act.LINEAR, k_act.SIGMOID, k_act.TANH, k_act.RELU,
-                                  k_act.LEAKY_RELU, k_act.ELU, k_act.SELU, k_act.SOFTPLUS,
-                                  k_act.SOFTMAX, k_act.STEP])
+@pytest.mark.parametrize("code", ACTIVATION_CODES, ids=lambda c: k_act.ACTIVATIONS[c].name)
 def test_activation_backward_matches_cpu(code, dtype, rng):
-    """dL/dz from dL/dy and the saved output, on the first ``rows`` rows only."""
-    capacity, rows, cols = 9, 7, 5
+    """dL/dz from dL/dy, the saved output and the kept input, on the first ``rows`` rows."""
+    capacity, rows, cols = 4, 3, 5
     alpha = ALPHAS.get(code, 0.0)
     y = rng.normal(size=(capacity, cols)).astype(dtype)
-    bias = np.zeros(cols, dtype=dtype)
-    k_act.activate(code, y, bias, alpha)  # a valid output of the activation
+    z = y.copy()
+    k_act.activate(code, y, np.zeros(cols, dtype=dtype), alpha, z)  # a valid (output, input)
     dy = rng.normal(size=(capacity, cols)).astype(dtype)
     expected = dy.copy()
-    k_act.activation_backward(code, y[:rows], expected[:rows], alpha)
+    k_act.activation_backward(code, y[:rows], z[:rows], expected[:rows], alpha)
     d_dy = cuda.to_device(dy)
-    cu_act.backward(code, cuda.to_device(y), d_dy, rows, alpha)
+    cu_act.backward(code, cuda.to_device(y), cuda.to_device(z), d_dy, rows, alpha)
     np.testing.assert_allclose(d_dy.copy_to_host(), expected, **TOL[dtype])
 
 
@@ -135,82 +136,63 @@ def _outputs(code, rows, cols, rng, dtype):
 
 ACCURACY = {k_loss.BCE: (k_loss.BINARY_ACCURACY, 0.5), k_loss.HINGE: (k_loss.BINARY_ACCURACY, 0.0),
             k_loss.CCE: (k_loss.ONEHOT_ACCURACY, 0.0), k_loss.SCCE: (k_loss.SPARSE_ACCURACY, 0.0)}
+LOSS_CASES = [(code, fused) for code, entry in enumerate(k_loss.LOSSES)
+              for fused in ((False, True) if entry.fused_activation else (False,))]
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("code,fused,param", [
-    (k_loss.MSE, False, 1.0), (k_loss.MAE, False, 1.0), (k_loss.HUBER, False, 0.6),
-    (k_loss.BCE, False, 1.0), (k_loss.BCE, True, 1.0), (k_loss.CCE, False, 1.0),
-    (k_loss.CCE, True, 1.0), (k_loss.SCCE, False, 1.0), (k_loss.SCCE, True, 1.0),
-    (k_loss.HINGE, False, 1.0),
-])
-def test_loss_rows_match_cpu(code, fused, param, dtype, rng):
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("code,fused", LOSS_CASES,
+                         ids=lambda c: str(c) if isinstance(c, bool) else k_loss.LOSSES[c].name)
+def test_loss_rows_match_cpu(code, fused, weighted, rng):
     """Gradient, loss, correct count and error sums against the CPU's loss_and_gradient,
-    count_correct and accumulate_errors (errors against the one-hot row for sparse targets)."""
-    capacity, rows, cols = 8, 6, 4
+    count_correct and accumulate_errors (errors against the one-hot row for sparse targets),
+    with and without sample weights, then summed into the epoch stats by accumulate_batch."""
+    dtype, capacity, rows, cols, param = np.float64, 6, 5, 3, 0.6
     out = _outputs(code, capacity, cols, rng, dtype)
     y = _targets(code, capacity, cols, rng, dtype)
+    w = rng.uniform(0.0, 2.0, size=rows) if weighted else k_loss.NO_WEIGHTS
     rule, threshold = ACCURACY.get(code, (k_loss.NO_ACCURACY, 0.0))
     grad_cpu = np.zeros((rows, cols), dtype=dtype)
-    loss_cpu = k_loss.loss_and_gradient(code, out[:rows], y[:rows], grad_cpu, param, fused)
+    loss_cpu = k_loss.loss_and_gradient(code, out[:rows], y[:rows], w, grad_cpu, param, fused)
+    cpu_stats = np.zeros(k_train.N_STATS)
+    k_train.accumulate_errors(out[:rows], y[:rows], w, cpu_stats)
 
     grad = cuda.to_device(np.zeros((capacity, cols), dtype=dtype))
-    row_stats = cuda.device_array((capacity, cu_loss.N_ROW_STATS), dtype=np.float64)
-    cu_loss.launch_loss_rows(code, cuda.to_device(out), cuda.to_device(y), grad, rows, param,
-                             fused, rule, threshold, row_stats)
-    stats = row_stats.copy_to_host()[:rows]
+    row_stats = cuda.device_array((capacity, cu_red.N_ROW_STATS), dtype=np.float64)
+    total = cuda.device_array(1)
+    cu_loss.launch_loss_rows(code, cuda.to_device(out), cuda.to_device(y), cuda.to_device(w),
+                             total, grad, rows, param, fused, rule, threshold, row_stats)
     np.testing.assert_allclose(grad.copy_to_host()[:rows], grad_cpu, **TOL[dtype])
     assert np.all(grad.copy_to_host()[rows:] == 0.0)
-    loss = stats[:, cu_loss.ROW_LOSS].sum() * cu_loss.loss_scale(code, rows, cols)
-    np.testing.assert_allclose(loss, loss_cpu, rtol=1e-6 if dtype == np.float32 else 1e-12)
-    assert stats[:, cu_loss.ROW_CORRECT].sum() == \
-        k_loss.count_correct(rule, out[:rows], y[:rows], threshold)
-    target = np.eye(cols, dtype=dtype)[y[:rows, 0].astype(int)] if code == k_loss.SCCE \
-        else y[:rows]
-    err = out[:rows].astype(np.float64) - target
-    np.testing.assert_allclose(stats[:, cu_loss.ROW_ABS_ERR], np.abs(err).sum(axis=1),
-                               rtol=1e-6)
-    np.testing.assert_allclose(stats[:, cu_loss.ROW_SQ_ERR], (err ** 2).sum(axis=1), rtol=1e-6)
-
-
-@pytest.mark.parametrize("rows", [1, 5, 300])  # 300 > threads of the block: strided partials
-def test_accumulate_batch_sums_rows_into_the_stats(rows, rng):
-    cols, scale, lr = 3, 0.25, 0.05
-    row_stats = rng.uniform(0, 2, size=(rows + 4, cu_loss.N_ROW_STATS))
-    start = np.zeros(cu_red.N_DEVICE_STATS)
-    start[:k_train.N_STATS] = rng.uniform(0, 1, size=k_train.N_STATS)
-    start[k_train.STAT_NONFINITE] = 0.0
-    stats = cuda.to_device(start)
-    cu_red.launch_accumulate_batch(cuda.to_device(row_stats), rows, cols, scale, lr, 4, stats)
+    stats = cuda.to_device(np.zeros(cu_red.N_DEVICE_STATS))
+    cu_red.launch_accumulate_batch(row_stats, rows, cols, k_loss.PER_ROW[code], 0.1, 0, stats)
     got = stats.copy_to_host()
-    sums = row_stats[:rows].sum(axis=0)
-    expected = start.copy()
-    expected[k_train.STAT_LOSS] += sums[cu_loss.ROW_LOSS] * scale * rows
-    expected[k_train.STAT_ROWS] += rows
-    expected[k_train.STAT_CORRECT] += sums[cu_loss.ROW_CORRECT]
-    expected[k_train.STAT_ABS_ERR] += sums[cu_loss.ROW_ABS_ERR] / cols
-    expected[k_train.STAT_SQ_ERR] += sums[cu_loss.ROW_SQ_ERR] / cols
-    expected[k_train.STAT_LR] = lr
-    np.testing.assert_allclose(got, expected, rtol=1e-13)
+    weight = rows if not weighted else w.sum()
+    np.testing.assert_allclose(got[k_train.STAT_WEIGHT], weight, rtol=1e-12)
+    np.testing.assert_allclose(got[k_train.STAT_LOSS], loss_cpu * weight, rtol=1e-12)
+    np.testing.assert_allclose(got[k_train.STAT_CORRECT], k_loss.count_correct(
+        rule, out[:rows], y[:rows], w, threshold), rtol=1e-12)
+    for slot in (k_train.STAT_ABS_ERR, k_train.STAT_SQ_ERR):
+        np.testing.assert_allclose(got[slot], cpu_stats[slot], rtol=1e-12)
+    assert got[k_train.STAT_BATCHES] == 1 and got[k_train.STAT_LR] == 0.1
 
 
 def test_a_non_finite_batch_halts_accumulation_and_updates(rng):
-    row_stats = rng.uniform(size=(4, cu_loss.N_ROW_STATS))
-    row_stats[2, cu_loss.ROW_LOSS] = np.inf
+    row_stats = rng.uniform(size=(4, cu_red.N_ROW_STATS))
+    row_stats[2, cu_red.ROW_LOSS] = np.inf
     stats = cuda.to_device(np.zeros(cu_red.N_DEVICE_STATS))
-    cu_red.launch_accumulate_batch(cuda.to_device(row_stats), 4, 1, 0.25, 0.1, 6, stats)
+    cu_red.launch_accumulate_batch(cuda.to_device(row_stats), 4, 1, False, 0.1, 6, stats)
     halted = stats.copy_to_host()
     assert halted[k_train.STAT_NONFINITE] == 1.0 and halted[cu_red.STAT_HALTED_AT] == 6
-    assert halted[k_train.STAT_ROWS] == 0.0
-    row_stats[2, cu_loss.ROW_LOSS] = 1.0  # a later, finite batch is not accumulated either
-    cu_red.launch_accumulate_batch(cuda.to_device(row_stats), 4, 1, 0.25, 0.1, 7, stats)
+    assert halted[k_train.STAT_WEIGHT] == 0.0
+    row_stats[2, cu_red.ROW_LOSS] = 1.0  # a later, finite batch is not accumulated either
+    cu_red.launch_accumulate_batch(cuda.to_device(row_stats), 4, 1, False, 0.1, 7, stats)
     np.testing.assert_array_equal(stats.copy_to_host(), halted)
     params = rng.normal(size=10).astype(np.float32)
     d_params = cuda.to_device(params)
     sgd = optimizers.SGD(0.1)
-    cu_opt.optimizer_step(sgd.code, sgd.hyper(), d_params, cuda.to_device(params),
-                          cuda.to_device(sgd.initial_state(10, np.float32)), 0.1, 1, stats,
-                          cu_opt.scratch_for(d_params))
+    cu_opt.optimizer_step(sgd.code, cuda.to_device(sgd.hyper()), d_params, cuda.to_device(params),
+                          cuda.to_device(sgd.initial_state(10, np.float32)), 0.1, 1, stats)
     np.testing.assert_array_equal(d_params.copy_to_host(), params)
 
 
@@ -223,6 +205,7 @@ def test_column_sums_over_the_first_rows(dtype, rng):
                                **TOL[dtype])
 
 
+# Every optimizer of the table, with its variants' flags.
 OPTIMIZERS = [
     optimizers.SGD(0.05), optimizers.SGD(0.05, momentum=0.9),
     optimizers.SGD(0.05, momentum=0.8, nesterov=True, weight_decay=0.01),
@@ -232,37 +215,41 @@ OPTIMIZERS = [
     optimizers.Adam(0.01), optimizers.Adam(0.01, amsgrad=True, weight_decay=0.01),
     optimizers.AdamW(0.01), optimizers.Nadam(0.01),
     optimizers.Nadam(0.01, weight_decay=0.01, decoupled_weight_decay=True),
+    optimizers.Lion(0.01, weight_decay=0.1),
 ]
+
+
+def test_every_optimizer_of_the_table_is_checked():
+    assert {o.kernel.name for o in OPTIMIZERS} == {e.name for e in k_opt.OPTIMIZERS}
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: o.name)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_optimizer_step_matches_cpu(optimizer, dtype, rng):
-    """Three steps (t = 1, 2, 3) from the same state, on a buffer longer than one block."""
-    n = 300
+    """Two steps (t = 1, 2) from the same state, on a buffer longer than one block."""
+    n = 130
     params = rng.normal(size=n).astype(dtype)
     state = optimizer.initial_state(n, dtype)
     expected, expected_state = params.copy(), state.copy()
     d_params, d_state = cuda.to_device(params), cuda.to_device(state)
     stats = cuda.to_device(np.zeros(cu_red.N_DEVICE_STATS))
-    scratch = cu_opt.scratch_for(d_params)
-    for t in (1, 2, 3):
+    hyper = cuda.to_device(optimizer.hyper())
+    for t in (1, 2):
         grads = rng.normal(size=n).astype(dtype)
         lr = optimizer.learning_rate / t
         k_opt.optimizer_step(optimizer.code, optimizer.hyper(), expected, grads, expected_state,
                              lr, t)
-        cu_opt.optimizer_step(optimizer.code, optimizer.hyper(), d_params, cuda.to_device(grads),
-                              d_state, lr, t, stats, scratch)
+        cu_opt.optimizer_step(optimizer.code, hyper, d_params, cuda.to_device(grads), d_state,
+                              lr, t, stats)
     np.testing.assert_allclose(d_params.copy_to_host(), expected, **TOL[dtype])
     np.testing.assert_allclose(d_state.copy_to_host(), expected_state, **TOL[dtype])
 
 
-@pytest.mark.parametrize("clip_norm,clip_value", [(1.5, 0.0), (0.0, 0.3), (2.0, 0.5),
-                                                  (1e6, 0.0)])
+@pytest.mark.parametrize("clip_norm,clip_value", [(1.5, 0.0), (2.0, 0.5), (1e6, 0.0)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_clipping_matches_cpu(clip_norm, clip_value, dtype, rng):
-    """Over 1100 values: more than one block of the norm's first pass."""
-    grads = rng.normal(size=1100).astype(dtype)
+    """Over 600 values: more than one block of the norm's first pass."""
+    grads = rng.normal(size=600).astype(dtype)
     expected = grads.copy()
     k_clip.clip_gradients(expected, clip_norm, clip_value)
     d_grads = cuda.to_device(grads)
@@ -270,7 +257,7 @@ def test_clipping_matches_cpu(clip_norm, clip_value, dtype, rng):
     np.testing.assert_allclose(d_grads.copy_to_host(), expected, **TOL[dtype])
 
 
-@pytest.mark.parametrize("n", [1, 130, 2000])  # one block, one block strided, four blocks
+@pytest.mark.parametrize("n", [1, 130, 600])  # one block, one block strided, two blocks
 def test_sum_of_squares_is_exact_to_float64_rounding(n, rng):
     assert cu_red.sum_blocks(n) == -(-n // (cu_red.REDUCE_THREADS * cu_red.ITEMS_PER_THREAD))
     assert cu_red.sum_blocks(10 ** 9) == cu_red.MAX_BLOCKS
@@ -315,22 +302,26 @@ def test_batchnorm_running_statistics_match_cpu(rows, rng):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_penalty_matches_cpu(dtype, rng):
     """Two regularized ops (Dense with l1 and l2, Maxout with l2) and one without: the gradient
-    added, the value, and the value times rows added to the loss stat."""
+    added, the value, and the value times the batch's weight sum added to the loss stat."""
     model = fn.Sequential([fn.Dense(40, kernel_regularizer=fn.l1_l2(0.01, 0.02)),
                            fn.Maxout(3, 2, kernel_regularizer=fn.l2(0.05)), fn.Dense(2)],
                           input_dim=17, dtype=np.dtype(dtype).name)
     ops, opf = model.plan.ops, model.plan.opf
     grads = rng.normal(size=model.plan.n_params).astype(dtype)
     expected = grads.copy()
-    value = k_reg.regularization_penalty(ops, opf, model.params, expected, True)
+    network = k_net.Network(ops, opf, model.params, expected, model.state, model.params,
+                            model.params)
+    value = k_reg.regularization_penalty(network, True)
     d_grads = cuda.to_device(grads)
-    stats = cuda.to_device(np.zeros(cu_red.N_DEVICE_STATS))
+    stats = np.zeros(cu_red.N_DEVICE_STATS)
+    stats[cu_red.STAT_LAST_WEIGHT] = 4.0
+    d_stats = cuda.to_device(stats)
     penalty = cu_reg.Penalty(ops, opf)
-    penalty(cuda.to_device(model.params), d_grads, 4, stats)
+    penalty(cuda.to_device(model.params), d_grads, d_stats)
     np.testing.assert_allclose(d_grads.copy_to_host(), expected, **TOL[dtype])
     rtol = 1e-6 if dtype == np.float32 else 1e-12  # the CPU may square in either precision
     np.testing.assert_allclose(penalty.value(), value, rtol=rtol)
-    np.testing.assert_allclose(stats.copy_to_host()[k_train.STAT_LOSS], 4 * value, rtol=rtol)
+    np.testing.assert_allclose(d_stats.copy_to_host()[k_train.STAT_LOSS], 4 * value, rtol=rtol)
 
 
 def test_gather_rows_matches_cpu(rng):

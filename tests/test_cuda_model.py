@@ -10,7 +10,7 @@ import fastnn as fn
 from fastnn.cuda.device import CudaUnavailableError, cuda_module
 from fastnn.cuda.trainer import CudaTrainer
 from fastnn.layers import Layer
-from fastnn.trainer import Trainer
+from fastnn.trainer import CpuTrainer
 
 
 def _cuda_usable():
@@ -88,7 +88,7 @@ def test_layer_gradients_and_loss_match_cpu(layers, loss, n_out, rng):
     step, the regularizers' penalty in loss and gradient) on CUDA equals the CPU's, float64."""
     cpu, gpu = _pair(layers, loss, 4, dtype="float64")
     for model in (cpu, gpu):
-        model._iterations[0] = 5  # the masks of update step 5
+        model.training_state.iterations = 5  # the masks of update step 5
     X, y = _data(loss, 9, 4, n_out, rng)
     loss_cpu, grads_cpu = cpu.compute_gradients(X, y, return_loss=True)
     loss_gpu, grads_gpu = gpu.compute_gradients(X, y, return_loss=True)
@@ -173,7 +173,8 @@ def test_optimizers_schedules_and_clipping_train_as_on_cpu(optimizer, rng):
     h_cpu = cpu.fit(X, y, epochs=1, batch_size=5)
     h_gpu = gpu.fit(X, y, epochs=1, batch_size=5)
     np.testing.assert_allclose(gpu.params, cpu.params, rtol=2e-5, atol=2e-6)
-    np.testing.assert_allclose(gpu._opt_state, cpu._opt_state, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(gpu.training_state.optimizer_state,
+                               cpu.training_state.optimizer_state, rtol=2e-5, atol=2e-6)
     np.testing.assert_allclose(h_gpu.history["lr"], h_cpu.history["lr"], rtol=1e-12)
     np.testing.assert_allclose(h_gpu.history["loss"], h_cpu.history["loss"], rtol=1e-5)
 
@@ -186,8 +187,7 @@ def test_streamed_data_gives_the_same_weights_as_resident_data(rng):
     X, y = _data("mse", 17, 3, 1, rng)
     trainers = []
     for model, limit in zip(models, (None, 2 * 4 * 4 * 4)):  # 2 batches of 4 rows of 4 floats
-        Xd, Yd = model._data(X, y)
-        trainer = CudaTrainer(model, Xd, Yd, 4, device_data_limit=limit)
+        trainer = CudaTrainer(model, *model._data(X, y), 4, device_data_limit=limit)
         values = trainer.run_epoch(shuffle=True)
         trainers.append((trainer, values))
     (resident, v_resident), (streamed, v_streamed) = trainers
@@ -204,13 +204,13 @@ def test_a_diverging_epoch_stops_at_the_same_batch_as_cpu(rng):
     X = rng.normal(size=(12, 2))
     y = np.full(12, 1e3)
     initial = gpu.params.copy()
-    for model, trainer_class in ((cpu, Trainer), (gpu, CudaTrainer)):
+    for model, trainer_class in ((cpu, CpuTrainer), (gpu, CudaTrainer)):
         trainer = trainer_class(model, *model._data(X, y), 4)
         assert trainer.run_epoch(shuffle=False) is False
     assert gpu.iterations == cpu.iterations == 1
     np.testing.assert_allclose(gpu.params, cpu.params, rtol=1e-5)
     gpu.params[:] = initial
-    gpu._iterations[0] = 0
+    gpu.training_state.iterations = 0
     with pytest.raises(FloatingPointError, match="NaN or infinite"):
         gpu.fit(X, y, epochs=1, batch_size=4, shuffle=False)
     np.testing.assert_array_equal(gpu.params, initial)
@@ -254,7 +254,7 @@ def test_validation_and_progress_as_on_cpu(rng):
     assert calls["cuda"] == calls["cpu"] == [(0, 3, 3), (1, 3, 3)]
     np.testing.assert_allclose(gpu.history.history["val_loss"], cpu.history.history["val_loss"],
                                rtol=1e-5)
-    for model, trainer_class in ((cpu, Trainer), (gpu, CudaTrainer)):  # chunks of one batch
+    for model, trainer_class in ((cpu, CpuTrainer), (gpu, CudaTrainer)):  # chunks of one batch
         trainer = trainer_class(model, *model._data(X, y), 4)
         trainer.chunk_batches = 1
         done = []

@@ -216,14 +216,13 @@ def binary_labels_checked(folder):
 
 
 KNOWN_FAILURES = [
-    ("complex X is accepted with a warning", "Sequential._inputs", complex_inputs_refused),
-    ("binary cross-entropy fits labels {0, 2}", "fastnn.losses.prepare_targets",
-     binary_labels_checked),
+    # none: the table failures were fixed by the tabular preprocessing (fastnn.tabular), the
+    # array ones by the engine's input checks
 ]
-# Former known failures, fixed by the tabular preprocessing (fastnn.tabular): their
-# reproducers stay as tests.
+# Reproducers of failures that are fixed, kept as tests.
 FIXED = [overflowing_statistics, overflow_when_predicting, infinity_named_by_column_and_row,
-         duplicate_names_after_stripping, val_split_nan]
+         duplicate_names_after_stripping, val_split_nan, complex_inputs_refused,
+         binary_labels_checked]
 
 
 @pytest.mark.parametrize("reproduce", [
@@ -235,5 +234,5 @@ def test_known_failure(tmp_path, reproduce):
 
 
 @pytest.mark.parametrize("reproduce", FIXED, ids=lambda f: f.__name__)
-def test_a_fixed_failure_stays_fixed(tmp_path, reproduce):
+def test_fixed_failure(tmp_path, reproduce):
     reproduce(tmp_path)

@@ -82,7 +82,7 @@ def test_parameter_layout_and_initial_values():
     (lambda: fn.Maxout(0, 2), "units"), (lambda: fn.Maxout(3, 0), "pieces"),
     (lambda: fn.Maxout(3, 2.5), "pieces"),
     (lambda: fn.PReLU(True), "alpha_initializer"), (lambda: fn.PReLU("slope"), "slope"),
-    (lambda: fn.Activation("swish"), "swish"),
+    (lambda: fn.Activation("mish"), "mish"),
     (lambda: fn.Sequential([fn.Activation("step")], input_dim=2).compile(), "Perceptron"),
     (lambda: layers_mod.from_config({"class": "Conv2D"}), "Conv2D"),
 ])

@@ -6,7 +6,7 @@ import pytest
 from conftest import finite_difference
 from fastnn import losses
 from fastnn.kernels.activations import SIGMOID, SOFTMAX, activate
-from fastnn.kernels.losses import EPSILON, loss_and_gradient
+from fastnn.kernels.losses import EPSILON, NO_WEIGHTS, loss_and_gradient
 
 B, K = 6, 3
 
@@ -56,7 +56,7 @@ NUMPY_FORMS = {
 def _loss(name, out, y, grad=None):
     spec, param = losses.resolve(name)
     grad = np.empty_like(out) if grad is None else grad
-    return loss_and_gradient(spec.code, out, y, grad, param, False)
+    return loss_and_gradient(spec.code, out, y, NO_WEIGHTS, grad, param, False)
 
 
 @pytest.mark.parametrize("name", list(losses.LOSSES))
@@ -90,20 +90,20 @@ def test_fused_gradient_is_the_derivative_with_respect_to_logits(name, act, rng)
 
     def loss_of_logits():
         out = z.copy()
-        activate(act, out, zero, 0.0)
-        return loss_and_gradient(spec.code, out, y, np.empty_like(out), param, False)
+        activate(act, out, zero, 0.0, out)
+        return loss_and_gradient(spec.code, out, y, NO_WEIGHTS, np.empty_like(out), param, False)
 
     out = z.copy()
-    activate(act, out, zero, 0.0)
+    activate(act, out, zero, 0.0, out)
     grad = np.empty_like(out)
-    loss_and_gradient(spec.code, out, y, grad, param, True)
+    loss_and_gradient(spec.code, out, y, NO_WEIGHTS, grad, param, True)
     np.testing.assert_allclose(grad, finite_difference(loss_of_logits, z), rtol=1e-6, atol=1e-9)
 
 
 def test_huber_delta_changes_the_threshold():
     out, y = np.array([[3.0]]), np.array([[0.0]])
     spec, _ = losses.resolve("huber")
-    assert loss_and_gradient(spec.code, out, y, np.empty_like(out), 2.0, False) == \
+    assert loss_and_gradient(spec.code, out, y, NO_WEIGHTS, np.empty_like(out), 2.0, False) == \
         pytest.approx(2.0 * (3.0 - 1.0))
     assert losses.resolve(losses.Huber(2.0)) == (spec, 2.0)
 

@@ -28,7 +28,8 @@ def test_a_model_saved_from_python_predicts_as_before(name):
 
 def test_the_saved_training_state_is_restored():
     model = fn.load_model(FIXTURES / "every_layer.fnn")
-    assert model.iterations == 10 and model._opt_state.shape == (3, model.count_params())
+    assert model.iterations == 10
+    assert model.training_state.optimizer_state.shape == (3, model.count_params())
     assert model.metadata == {"note": "user metadata", "values": [1, 2.5, None, True]}
     assert model.optimizer.get_config()["learning_rate"]["name"] == "cyclic"
     assert fn.load_model(FIXTURES / "float64_huber_no_optimizer.fnn").loss_param == 2.0

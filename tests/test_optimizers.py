@@ -176,6 +176,7 @@ def test_config_round_trips_through_json(case_id, make):
                              beta_2=0.999, epsilon=1e-7, amsgrad=False)),
     ("nadam", fn.Nadam, dict(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                              momentum_decay=0.004)),
+    ("lion", fn.Lion, dict(learning_rate=1e-4, beta_1=0.9, beta_2=0.99, weight_decay=0.0)),
 ])
 def test_names_and_default_settings(name, cls, settings):
     opt = optimizers.get(name.upper() if name == "adam" else name)
@@ -292,3 +293,49 @@ def test_saved_model_continues_training_identically(tmp_path, rng):
     assert loaded.optimizer.get_config() == resumed.optimizer.get_config()
     loaded.fit(X, y, epochs=1, batch_size=8)
     assert loaded.params.tobytes() == straight.params.tobytes()
+
+
+# ----------------------------------------------------------------------- Lion
+def _lion_reference(w, grads, lr, beta_1, beta_2, weight_decay):
+    """The published rule (Chen et al. 2023, Program 1), written out in NumPy, float64."""
+    w, m = w.copy(), np.zeros_like(w)
+    for g in grads:
+        update = np.sign(beta_1 * m + (1 - beta_1) * g) + weight_decay * w
+        w = w - lr * update
+        m = beta_2 * m + (1 - beta_2) * g
+    return w, m
+
+
+@pytest.mark.parametrize("settings", [dict(), dict(beta_1=0.8, beta_2=0.95, weight_decay=0.1)])
+def test_lion_follows_the_published_rule_for_twenty_steps(settings, rng):
+    opt = fn.Lion(0.01, **settings)
+    w = rng.normal(size=50)
+    grads = [rng.normal(size=50) for _ in range(20)]
+    grads[3][:5] = 0.0  # sign(0) = 0 where momentum and gradient vanish together
+    params, state = w.copy(), opt.initial_state(50, np.float64)
+    for t, g in enumerate(grads):
+        opt.step(params, g.copy(), state, t)
+    expected, m = _lion_reference(w, grads, 0.01, settings.get("beta_1", 0.9),
+                                  settings.get("beta_2", 0.99), settings.get("weight_decay", 0.0))
+    np.testing.assert_allclose(params, expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(state[0], m, rtol=1e-12, atol=1e-14)
+
+
+def test_lion_fits():
+    X = np.random.default_rng(0).normal(size=(64, 3))
+    y = X @ np.array([1.0, -2.0, 0.5])
+    model = fn.Sequential([fn.Dense(1)], input_dim=3, seed=0).compile(fn.Lion(0.02), "mse")
+    history = model.fit(X, y, epochs=30, batch_size=16)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+
+
+def test_hyper_is_built_from_the_names_the_kernel_reads():
+    """Each optimizer's hyper vector holds, in its kernel's declared order, the attributes of
+    those names: the one declaration both sides use."""
+    from fastnn.kernels import optimizers as k_opt
+
+    for name, cls in optimizers.OPTIMIZERS.items():
+        opt = cls()
+        names = opt.kernel.settings._fields
+        assert list(opt.hyper()) == [float(getattr(opt, n)) for n in names], name
+        assert k_opt.OPTIMIZERS[opt.code] is opt.kernel

@@ -43,9 +43,14 @@ CHECKED = [
                  random_state=0),
 ]
 
-# Checks that cannot apply, by name, with the reason. None today: sparse input is refused the
-# way the checks accept, and "lbfgs" is not a default. Add a row here, never a blanket skip.
-NOT_APPLICABLE = {}
+# Checks that cannot apply, by name, with the reason. Add a row here, never a blanket skip.
+NOT_APPLICABLE = {
+    "check_sample_weight_equivalence_on_dense_data":
+        "integer weights equal repeated rows only up to the minibatch schedule and the L2 "
+        "scale (alpha / batch size), which repeating rows changes; scikit-learn's own MLP "
+        "passes this check only with solver='lbfgs' (tests/test_weights.py checks the "
+        "equivalence on one full batch)",
+}
 
 
 @parametrize_with_checks(CHECKED, expected_failed_checks=lambda est: NOT_APPLICABLE)
@@ -286,3 +291,16 @@ def test_fastnn_optimizer_instance_as_solver():
         clf = MLPClassifier((4,), solver=solver, max_iter=2).fit(X, y)
     assert clf.model_.optimizer is not solver  # a copy: the parameter stays unchanged
     assert clf.model_.optimizer.learning_rate == 0.3
+
+
+def test_sample_weight_zero_rows_weigh_nothing_and_early_stopping_on_many_small_classes():
+    X, y = make_classification(60, 4, n_informative=3, n_redundant=0, n_classes=6,
+                               n_clusters_per_class=1, random_state=0)
+    w = np.ones(60)
+    w[:10] = 0.0
+    clf = MLPClassifier((8,), max_iter=5, random_state=0, early_stopping=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y, sample_weight=w)  # 6 classes, a 6-row validation split: not stratified
+        clf.partial_fit(X, y, sample_weight=w)
+    assert clf.predict(X).shape == (60,)

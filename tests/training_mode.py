@@ -11,6 +11,6 @@ def training_forward(model, X, step=0):
     X = np.ascontiguousarray(X, dtype=model.dtype)
     ops, opf, workspace = model.plan.tables(X.shape[0])
     acts = np.empty(workspace, dtype=model.dtype)
-    out = network.forward(ops, opf, model.params, model.state, X, acts, True, model._mask_seed,
-                          step)
+    net = network.Network(ops, opf, model.params, model.grads, model.state, acts, acts.copy())
+    out = network.forward(net, X, True, model.training_state.mask_seed, step)
     return out.copy()

@@ -1,155 +1,111 @@
-"""CUDA twins of fastnn/kernels/activations.py: the same formulas, written the same way.
+"""The activations on the GPU: kernels made from the table of fastnn/kernels/activations.py.
 
-``activation_value`` is a device function: the dense kernel (fastnn/cuda/matmul.py) applies it
-in its epilogue, so bias-add and activation cost no extra pass over memory. Softmax needs its
-whole row, so the dense kernel leaves the logits (bias added) and ``softmax_rows`` finishes them,
-one thread per row. The derivatives are taken from the saved output y = f(z), as on the CPU:
+For each activation code the kernels call that entry's own formulas (compiled for the GPU), so
+the choice of activation is made once, on the host, when a kernel is picked; the kernels are
+made on first use and kept. An element-wise activation runs one thread per element, a row-wise
+one (softmax) one thread per row, with the CPU kernel's semantics:
 
-    sigmoid y (1 - y)   tanh 1 - y^2   relu [y > 0]   leaky_relu 1 or a   elu 1 or y + a
-    selu s or y + s A   softplus 1 - e^-y   softmax (dz)_j = y_j (dy_j - sum_k dy_k y_k)
+    activate(code, z, bias, rows, alpha, pre)   in place: z <- f(z + bias) on the first ``rows``
+                                                rows, z + bias kept in ``pre`` when the
+                                                activation needs its input
+    backward(code, y, z, dy, rows, alpha)       in place: dy <- dL/dz
+
+The dense kernel (fastnn/cuda/matmul.py) applies an element-wise activation that needs no kept
+input in its own epilogue; ``fused_in_matmul`` says which.
 """
 
-import math
+import functools
 
 import numpy as np
 from numba import cuda
 
-from ..kernels.activations import (ELU, LEAKY_RELU, LINEAR, RELU, SELU, SELU_ALPHA, SELU_SCALE,
-                                   SIGMOID, SOFTMAX, SOFTPLUS, STEP, TANH)
-from ._launch import grid
+from ..kernels.activations import ACTIVATIONS
+from ._launch import device, grid
 
 
-@cuda.jit(device=True)
-def activation_value(code, v, alpha):
-    """f(v) for an elementwise activation ``code`` (softmax is done by ``softmax_rows``)."""
-    if code == SIGMOID:
-        return 1.0 / (1.0 + math.exp(-v))
-    if code == TANH:
-        return math.tanh(v)
-    if code == RELU:
-        return v if v > 0.0 else 0.0
-    if code == LEAKY_RELU:
-        return v if v > 0.0 else alpha * v
-    if code == ELU:
-        return v if v > 0.0 else alpha * math.expm1(v)
-    if code == SELU:
-        return SELU_SCALE * (v if v > 0.0 else SELU_ALPHA * math.expm1(v))
-    if code == SOFTPLUS:
-        return math.log1p(math.exp(-abs(v))) + (v if v > 0.0 else 0.0)
-    if code == STEP:
-        return 1.0 if v >= 0.0 else 0.0
-    return v
+def fused_in_matmul(code):
+    """True when the dense kernel's epilogue can apply activation ``code`` itself."""
+    entry = ACTIVATIONS[code]
+    return not entry.rowwise and not entry.needs_input
 
 
-@cuda.jit(device=True)
-def activation_gradient(code, y, d, alpha):
-    """dL/dz from d = dL/dy and the output y, for an elementwise activation ``code``."""
-    if code == SIGMOID:
-        return d * y * (1.0 - y)
-    if code == TANH:
-        return d * (1.0 - y * y)
-    if code == RELU:
-        return d if y > 0.0 else 0.0
-    if code == LEAKY_RELU:
-        return d if y > 0.0 else alpha * d
-    if code == ELU:
-        return d if y > 0.0 else d * (y + alpha)
-    if code == SELU:
-        return d * SELU_SCALE if y > 0.0 else d * (y + SELU_SCALE * SELU_ALPHA)
-    if code == SOFTPLUS:
-        return d * -math.expm1(-y)
-    if code == STEP:
-        return 0.0
-    return d
+@functools.cache
+def forward_kernel(code):
+    entry = ACTIVATIONS[code]
+    f = device(entry.forward)
+    if entry.rowwise:
+        @cuda.jit
+        def rows_kernel(z, bias, rows, alpha, pre):
+            i = cuda.grid(1)
+            if i < rows:
+                f(z, bias, i)
+        return rows_kernel
+    keep = entry.needs_input
+
+    @cuda.jit
+    def elements_kernel(z, bias, rows, alpha, pre):
+        k = cuda.grid(1)
+        cols = z.shape[1]
+        if k >= rows * cols:
+            return
+        i = k // cols
+        j = k - i * cols
+        v = z[i, j] + bias[j]
+        if keep:
+            pre[i, j] = v
+        z[i, j] = f(v, alpha)
+    return elements_kernel
 
 
-@cuda.jit
-def softmax_rows(z, rows):
-    """In place, one thread per row: z_i <- softmax(z_i) (z already holds the logits)."""
-    i = cuda.grid(1)
-    if i >= rows:
+@functools.cache
+def backward_kernel(code):
+    entry = ACTIVATIONS[code]
+    g = device(entry.gradient)
+    if entry.rowwise:
+        @cuda.jit
+        def rows_kernel(y, z, dy, rows, alpha):
+            i = cuda.grid(1)
+            if i < rows:
+                g(y, dy, i)
+        return rows_kernel
+
+    @cuda.jit
+    def elements_kernel(y, z, dy, rows, alpha):
+        k = cuda.grid(1)
+        cols = y.shape[1]
+        if k >= rows * cols:
+            return
+        i = k // cols
+        j = k - i * cols
+        dy[i, j] = g(dy[i, j], y[i, j], z[i, j], alpha)
+    return elements_kernel
+
+
+def _threads(code, rows, cols):
+    return grid(rows if ACTIVATIONS[code].rowwise else rows * cols)
+
+
+def activate(code, z, bias, rows, alpha, pre):
+    forward_kernel(code)[_threads(code, rows, z.shape[1])](z, bias, rows, np.float64(alpha), pre)
+
+
+def backward(code, y, z, dy, rows, alpha):
+    if ACTIVATIONS[code].gradient is None:
         return
-    cols = z.shape[1]
-    top = z[i, 0]
-    for j in range(cols):
-        if z[i, j] > top:
-            top = z[i, j]
-    total = 0.0
-    for j in range(cols):
-        e = math.exp(z[i, j] - top)
-        z[i, j] = e
-        total += e
-    inv = 1.0 / total
-    for j in range(cols):
-        z[i, j] = z[i, j] * inv
+    backward_kernel(code)[_threads(code, rows, y.shape[1])](y, z, dy, rows, np.float64(alpha))
 
 
 @cuda.jit
-def apply_kernel(src, dst, rows, code, alpha):
-    """dst = f(src) elementwise on the first ``rows`` rows (LINEAR: a copy)."""
+def copy_kernel(src, dst, rows):
     k = cuda.grid(1)
     cols = src.shape[1]
-    if k >= rows * cols:
-        return
-    i = k // cols
-    j = k - i * cols
-    dst[i, j] = activation_value(code, src[i, j], alpha)
-
-
-@cuda.jit
-def elementwise_backward(code, y, dy, rows, alpha):
-    """In place, one thread per element of the first ``rows`` rows: dy <- dL/dz."""
-    k = cuda.grid(1)
-    cols = y.shape[1]
-    if k >= rows * cols:
-        return
-    i = k // cols
-    j = k - i * cols
-    dy[i, j] = activation_gradient(code, y[i, j], dy[i, j], alpha)
-
-
-@cuda.jit
-def softmax_backward_rows(y, dy, rows):
-    """In place, one thread per row: dy_j <- y_j (dy_j - sum_k dy_k y_k)."""
-    i = cuda.grid(1)
-    if i >= rows:
-        return
-    cols = y.shape[1]
-    dot = 0.0
-    for j in range(cols):
-        dot += dy[i, j] * y[i, j]
-    for j in range(cols):
-        dy[i, j] = y[i, j] * (dy[i, j] - dot)
+    if k < rows * cols:
+        i = k // cols
+        j = k - i * cols
+        dst[i, j] = src[i, j]
 
 
 def copy_rows(src, dst, rows):
     """dst[:rows] = src[:rows]."""
-    apply_kernel[grid(rows * src.shape[1])](src, dst, rows, LINEAR, 0.0)
+    copy_kernel[grid(rows * src.shape[1])](src, dst, rows)
 
-
-def apply(code, src, dst, rows, alpha):
-    """dst = f(src) on the first ``rows`` rows, for any activation (the Activation layer)."""
-    apply_kernel[grid(rows * src.shape[1])](src, dst, rows, epilogue_code(code),
-                                            np.float64(alpha))
-    activate_rows(code, dst, rows)
-
-
-def activate_rows(code, z, rows):
-    """The part of the activation the dense kernel cannot fuse: softmax over each row."""
-    if code == SOFTMAX:
-        softmax_rows[grid(rows)](z, rows)
-
-
-def epilogue_code(code):
-    """The activation the dense kernel applies itself (all but softmax, which needs a row)."""
-    return LINEAR if code == SOFTMAX else code
-
-
-def backward(code, y, dy, rows, alpha):
-    """In place on the first ``rows`` rows: dy <- dL/dz given dy = dL/dy and y = f(z)."""
-    if code == LINEAR:
-        return
-    if code == SOFTMAX:
-        softmax_backward_rows[grid(rows)](y, dy, rows)
-    else:
-        elementwise_backward[grid(rows * y.shape[1])](code, y, dy, rows, np.float64(alpha))

@@ -1,19 +1,24 @@
-"""CUDA twin of fastnn/kernels/batchnorm.py: batch normalisation over the rows, per feature.
+"""Batch normalisation on the GPU, with the formulas of fastnn/kernels/batchnorm.py.
 
-The formulas, the ``scratch`` layout (mean, variance, 1/std, gamma/std: 4 n values of the
-activation workspace) and the ``work`` layout (sum dy, sum dy xhat: 2 n values of the gradient
-workspace) are the CPU's. Per-feature reductions run one thread per feature, summing the rows in
-order into the scratch values, as the CPU loop does (deterministic, no atomics); the per-element
-passes run one thread per element.
+The ``scratch`` layout (mean, variance, 1/std, gamma/std: 4 n values of the activation
+workspace) and the ``work`` layout (sum dy, sum dy xhat: 2 n values of the gradient workspace)
+are the CPU's. Per-feature reductions run one thread per feature, summing the rows in order into
+the scratch values, as the CPU loop does (deterministic, no atomics); the per-element passes run
+one thread per element.
 """
-
-import math
 
 from numba import cuda
 
+from ..kernels import batchnorm as formulas
 from ..kernels.batchnorm import CENTER, SCALE
 from ..kernels.training import STAT_NONFINITE
-from ._launch import grid
+from ._launch import device, grid
+
+inverse_std = device(formulas.inverse_std)
+normalized = device(formulas.normalized)
+input_gradient = device(formulas.input_gradient)
+running_mean = device(formulas.running_mean)
+running_variance = device(formulas.running_variance)
 
 
 @cuda.jit
@@ -37,7 +42,7 @@ def statistics_kernel(x, rows, params, p_off, scale, state, s_off, eps, training
     else:
         scratch[j] = state[s_off + j]
         scratch[n + j] = state[s_off + n + j]
-    scratch[2 * n + j] = 1.0 / math.sqrt(scratch[n + j] + eps)
+    scratch[2 * n + j] = inverse_std(scratch[n + j], eps)
     scratch[3 * n + j] = params[p_off + j] * scratch[2 * n + j] if scale \
         else scratch[2 * n + j]
 
@@ -52,7 +57,7 @@ def normalize_kernel(x, rows, params, beta_off, center, scratch, y):
     i = k // n
     j = k - i * n
     beta = params[beta_off + j] if center else 0.0
-    y[i, j] = (x[i, j] - scratch[j]) * scratch[3 * n + j] + beta
+    y[i, j] = normalized(x[i, j], scratch[j], scratch[3 * n + j], beta)
 
 
 @cuda.jit
@@ -83,8 +88,8 @@ def input_gradient_kernel(x, dy, rows, scratch, work, dx):
         return
     i = k // n
     j = k - i * n
-    xhat = (x[i, j] - scratch[j]) * scratch[2 * n + j]
-    dx[i, j] = scratch[3 * n + j] / rows * (rows * dy[i, j] - work[j] - xhat * work[n + j])
+    dx[i, j] = input_gradient(x[i, j], dy[i, j], scratch[j], scratch[2 * n + j],
+                              scratch[3 * n + j], rows, work[j], work[n + j])
 
 
 @cuda.jit
@@ -93,11 +98,10 @@ def update_running_kernel(state, s_off, scratch, n, rows, momentum, stats):
     j = cuda.grid(1)
     if j >= n or stats[STAT_NONFINITE] != 0.0:
         return
-    state[s_off + j] = momentum * state[s_off + j] + (1.0 - momentum) * scratch[j]
+    state[s_off + j] = running_mean(state[s_off + j], scratch[j], momentum)
     if rows > 1:
-        unbias = rows / (rows - 1.0)
-        state[s_off + n + j] = (momentum * state[s_off + n + j]
-                                + (1.0 - momentum) * scratch[n + j] * unbias)
+        state[s_off + n + j] = running_variance(state[s_off + n + j], scratch[n + j], momentum,
+                                                rows)
 
 
 def flags_of(flags):

@@ -1,5 +1,5 @@
-"""CUDA twin of fastnn/kernels/clipping.py: gradient clipping over the flat gradient buffer,
-in place, before the optimizer step.
+"""Gradient clipping on the GPU (fastnn/kernels/clipping.py): over the flat gradient buffer, in
+place, before the optimizer step.
 
     clip_value c > 0    g_i <- min(max(g_i, -c), c)                  (each component)
     clip_norm  c > 0    g <- g * c / ||g||_2   when ||g||_2 > c      (the global L2 norm)
@@ -14,20 +14,18 @@ import math
 import numpy as np
 from numba import cuda
 
-from ._launch import grid
+from ..kernels.clipping import clip_value
+from ._launch import device, grid
 from .reductions import MAX_BLOCKS, launch_sum_of_squares
+
+clip_component = device(clip_value)
 
 
 @cuda.jit
-def clip_by_value_kernel(grads, clip_value):
+def clip_by_value_kernel(grads, limit):
     i = cuda.grid(1)
     if i < grads.shape[0]:
-        g = grads[i]
-        if g < -clip_value:
-            g = -clip_value
-        if g > clip_value:
-            g = clip_value
-        grads[i] = g
+        grads[i] = clip_component(grads[i], limit)
 
 
 @cuda.jit

@@ -63,10 +63,3 @@ def _probe(cuda):
     write_one[1, 1](out)
     if out.copy_to_host()[0] != 1.0:
         raise RuntimeError("a test kernel ran but wrote nothing")
-
-
-def is_simulator():
-    """True when numba.cuda is (or will be) Numba's CPU simulator rather than a GPU."""
-    from numba.core import config
-
-    return bool(config.ENABLE_CUDASIM)

@@ -1,4 +1,4 @@
-"""CUDA twin of fastnn/kernels/dropout.py: inverted dropout with the CPU's counter-hash mask.
+"""Inverted dropout on the GPU, with the CPU's counter-hash mask (fastnn/kernels/random.py).
 
     dst_ij = src_ij / (1 - rate)  if (bits(key, i * width + j) >> 11) >= threshold  else 0
 
@@ -10,8 +10,9 @@ import numpy as np
 from numba import cuda
 
 from ..kernels import random as cpu_random
-from ._launch import grid
-from .random import random_bits
+from ._launch import device, grid
+
+keeps = device(cpu_random.keeps)
 
 
 @cuda.jit
@@ -22,7 +23,7 @@ def dropout_kernel(src, dst, rows, key, threshold, scale):
         return
     i = k // cols
     j = k - i * cols
-    if (random_bits(key, k) >> cpu_random.UNIFORM_SHIFT) >= threshold:
+    if keeps(key, k, threshold):
         dst[i, j] = src[i, j] * scale
     else:
         dst[i, j] = 0.0

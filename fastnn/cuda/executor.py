@@ -1,9 +1,10 @@
 """The plan executed on the GPU: the CPU's op tables (fastnn/plan.py) over device buffers.
 
 A ``DeviceNetwork`` reads the model's plan once and makes, per op, its views into the flat
-device buffers: parameters and their gradients at P_OFF of the parameter and gradient buffers,
-state at S_OFF, its output and delta at A_OFF and its scratch at W_OFF of two workspaces laid out
-exactly as on the CPU (fastnn/kernels/network.py). The views are made for batches of up to
+device buffers: parameters and their gradients at p_off of the parameter and gradient buffers,
+state at s_off, its output and delta at a_off, its scratch at w_off and its kept pre-activation
+at z_off of two workspaces laid out exactly as on the CPU (fastnn/kernels/network.py, whose
+named columns it reads). The views are made for batches of up to
 ``capacity`` rows; a smaller batch runs on their first ``rows`` rows. ``forward``, ``backward``
 and ``update_state`` then launch each op's kernels in plan order from Python; nothing is copied
 between host and device. Dropout's stream keys come from the CPU's hash of (seed, step, op), so
@@ -17,12 +18,14 @@ import numpy as np
 from numba import cuda
 
 from ..kernels import network as net
+from ..kernels.losses import PER_ROW, mean_scale
+from ..kernels.network import OPF, OPS
 from ..kernels.random import stream_key
 from . import activations, batchnorm, maxout, prelu
 from .dropout import dropout_apply
-from .losses import N_ROW_STATS, ROW_LOSS, launch_loss_rows, loss_scale
+from .losses import launch_loss_rows
 from .matmul import column_sums, matmul
-from .reductions import N_DEVICE_STATS
+from .reductions import N_DEVICE_STATS, N_ROW_STATS, ROW_LOSS, STAT_LAST_WEIGHT
 from .regularization import Penalty
 
 
@@ -32,28 +35,31 @@ def _block(buffer, offset, shape):
 
 
 class Op:
-    """One op's views: ``out`` and ``delta`` (capacity, N_OUT) at A_OFF of the workspaces."""
+    """One op's views: ``out`` and ``delta`` (capacity, n_out) at a_off of the workspaces."""
 
     def __init__(self, index, row, floats, buffers, capacity):
         self.index = index
-        self.n_in, self.n_out = int(row[net.N_IN]), int(row[net.N_OUT])
-        self.act, self.alpha = int(row[net.ACT]), floats[net.ALPHA]
-        self.p_off, self.s_off, self.w_off = int(row[net.P_OFF]), int(row[net.S_OFF]), \
-            int(row[net.W_OFF])
+        self.n_in, self.n_out = int(row[OPS.n_in]), int(row[OPS.n_out])
+        self.act, self.alpha = int(row[OPS.act]), floats[OPF.alpha]
+        self.p_off, self.s_off, self.w_off = int(row[OPS.p_off]), int(row[OPS.s_off]), \
+            int(row[OPS.w_off])
         self.floats = floats  # float64 NumPy scalars, also as kernel arguments (see _launch)
         params, grads, state, acts, deltas = buffers
-        self.out = _block(acts, int(row[net.A_OFF]), (capacity, self.n_out))
+        self.out = _block(acts, int(row[OPS.a_off]), (capacity, self.n_out))
         self.delta = None if deltas is None else \
-            _block(deltas, int(row[net.A_OFF]), (capacity, self.n_out))
+            _block(deltas, int(row[OPS.a_off]), (capacity, self.n_out))
+        z_off = int(row[OPS.z_off])
+        # the activation's kept input (z + bias), or the output when the activation keeps none
+        self.kept = self.out if z_off < 0 else _block(acts, z_off, (capacity, self.n_out))
 
     def update_state(self, rows, stats):
         """After a training step (only BatchNorm has state to update)."""
 
 
 class DenseOp(Op):
-    """y = f(x W + b): one tiled-matmul launch with bias and activation fused (softmax: plus a
-    row kernel). Backward: the activation's derivative, dW = x^T dz, db = column sums of dz,
-    dx = dz W^T."""
+    """y = f(x W + b): one tiled-matmul launch with bias and activation fused (an activation
+    that is row-wise or keeps its input: the product, then the activation's kernel). Backward:
+    the activation's derivative, dW = x^T dz, db = column sums of dz, dx = dz W^T."""
 
     def __init__(self, index, row, floats, buffers, capacity):
         super().__init__(index, row, floats, buffers, capacity)
@@ -66,13 +72,16 @@ class DenseOp(Op):
             self.grad_b = _block(grads, self.p_off + size, (self.n_out,))
 
     def forward(self, x, rows, training, seed, step):
-        matmul(x, self.weights, self.out, rows, self.n_out, self.n_in, bias=self.bias,
-               act=activations.epilogue_code(self.act), alpha=self.alpha)
-        activations.activate_rows(self.act, self.out, rows)
+        if activations.fused_in_matmul(self.act):
+            matmul(x, self.weights, self.out, rows, self.n_out, self.n_in, bias=self.bias,
+                   act=self.act, alpha=self.alpha)
+        else:
+            matmul(x, self.weights, self.out, rows, self.n_out, self.n_in)
+            activations.activate(self.act, self.out, self.bias, rows, self.alpha, self.kept)
 
     def backward(self, x, rows, d_in, output_fused, seed, step):
         if not output_fused:
-            activations.backward(self.act, self.out, self.delta, rows, self.alpha)
+            activations.backward(self.act, self.out, self.kept, self.delta, rows, self.alpha)
         dense_backward(x, self.delta, rows, self.weights, self.grad_w, self.grad_b, d_in)
 
 
@@ -88,28 +97,35 @@ def dense_backward(x, dz, rows, weights, grad_w, grad_b, dx):
 class ActivationOp(Op):
     """y = f(x); backward: dx = f'(y) dy (the derivative skipped when the loss fused it)."""
 
+    def __init__(self, index, row, floats, buffers, capacity):
+        super().__init__(index, row, floats, buffers, capacity)
+        acts = buffers[3]
+        self.zero_bias = acts[self.w_off:self.w_off + self.n_out]
+        self.zero_bias.copy_to_device(np.zeros(self.n_out, dtype=acts.dtype))
+
     def forward(self, x, rows, training, seed, step):
-        activations.apply(self.act, x, self.out, rows, self.alpha)
+        activations.copy_rows(x, self.out, rows)
+        activations.activate(self.act, self.out, self.zero_bias, rows, self.alpha, self.kept)
 
     def backward(self, x, rows, d_in, output_fused, seed, step):
         if d_in is not None:
             activations.copy_rows(self.delta, d_in, rows)
             if not output_fused:
-                activations.backward(self.act, self.out, d_in, rows, self.alpha)
+                activations.backward(self.act, self.out, self.kept, d_in, rows, self.alpha)
 
 
 class DropoutOp(Op):
     """Training: y = x m / (1 - rate), the mask m from the counter hash; otherwise y = x."""
 
     def forward(self, x, rows, training, seed, step):
-        rate = self.floats[net.RATE]
+        rate = self.floats[OPF.rate]
         if training and rate > 0.0:
             dropout_apply(x, self.out, rows, rate, stream_key(seed, step, self.index))
         else:
             activations.copy_rows(x, self.out, rows)
 
     def backward(self, x, rows, d_in, output_fused, seed, step):
-        rate = self.floats[net.RATE]
+        rate = self.floats[OPF.rate]
         if d_in is None:
             return
         if rate > 0.0:
@@ -125,14 +141,14 @@ class BatchNormOp(Op):
     def __init__(self, index, row, floats, buffers, capacity):
         super().__init__(index, row, floats, buffers, capacity)
         self.params, self.grads, self.state, acts, deltas = buffers
-        self.flags = int(row[net.FLAGS])
+        self.flags = int(row[OPS.flags])
         n = self.n_out
         self.scratch = acts[self.w_off:self.w_off + net.BATCHNORM_SCRATCH * n]
         self.work = None if deltas is None else deltas[self.w_off:self.w_off + 2 * n]
 
     def forward(self, x, rows, training, seed, step):
         batchnorm.forward(x, rows, self.params, self.p_off, self.flags, self.state, self.s_off,
-                          self.floats[net.EPSILON], training, self.scratch, self.out)
+                          self.floats[OPF.epsilon], training, self.scratch, self.out)
 
     def backward(self, x, rows, d_in, output_fused, seed, step):
         batchnorm.backward(x, self.delta, rows, self.grads, self.p_off, self.flags,
@@ -140,7 +156,7 @@ class BatchNormOp(Op):
 
     def update_state(self, rows, stats):
         batchnorm.update_running(self.state, self.s_off, self.scratch, self.n_out, rows,
-                                 self.floats[net.MOMENTUM], stats)
+                                 self.floats[OPF.momentum], stats)
 
 
 class PReLUOp(Op):
@@ -167,7 +183,7 @@ class MaxoutOp(Op):
     def __init__(self, index, row, floats, buffers, capacity):
         super().__init__(index, row, floats, buffers, capacity)
         params, grads, state, acts, deltas = buffers
-        self.pieces = int(row[net.PIECES])
+        self.pieces = int(row[OPS.pieces])
         width = self.n_out * self.pieces
         size = self.n_in * width
         self.weights = _block(params, self.p_off, (self.n_in, width))
@@ -188,14 +204,14 @@ class MaxoutOp(Op):
 
 
 # op kind -> its CUDA class
-OPS = {net.DENSE: DenseOp, net.ACTIVATION: ActivationOp, net.DROPOUT: DropoutOp,
-       net.BATCHNORM: BatchNormOp, net.PRELU: PReLUOp, net.MAXOUT: MaxoutOp}
+OP_CLASSES = {net.DENSE: DenseOp, net.ACTIVATION: ActivationOp, net.DROPOUT: DropoutOp,
+              net.BATCHNORM: BatchNormOp, net.PRELU: PReLUOp, net.MAXOUT: MaxoutOp}
 
 
 def check_supported(layers):
     """ValueError naming the first layer whose op has no CUDA twin yet."""
     for layer in layers:
-        if layer.kind not in OPS:
+        if layer.kind not in OP_CLASSES:
             raise ValueError(f"layer {type(layer).__name__} has no CUDA kernel yet; "
                              "use device='cpu' for this model")
 
@@ -212,7 +228,7 @@ class DeviceNetwork:
         self.deltas = None if grads is None else \
             cuda.device_array(max(workspace, 1), dtype=model.dtype)
         buffers = (params, grads, state, self.acts, self.deltas)
-        self.ops = [OPS[int(ops[i, net.KIND])](i, ops[i], opf[i], buffers, capacity)
+        self.ops = [OP_CLASSES[int(ops[i, OPS.kind])](i, ops[i], opf[i], buffers, capacity)
                     for i in range(len(model.layers))]
         self.params, self.grads = params, grads
         self.penalty = None if grads is None else Penalty(ops, opf)
@@ -249,10 +265,10 @@ class DeviceNetwork:
         for op in self.ops:
             op.update_state(rows, stats)
 
-    def add_penalty(self, rows, stats):
-        """The kernel regularizers' gradient into the gradients, their penalty (times rows)
-        into the loss stat."""
-        self.penalty(self.params, self.grads, rows, stats)
+    def add_penalty(self, stats):
+        """The kernel regularizers' gradient into the gradients, their penalty (times the
+        batch's weight sum) into the loss stat."""
+        self.penalty(self.params, self.grads, stats)
 
 
 def predict(model, X, chunk):
@@ -273,24 +289,31 @@ def predict(model, X, chunk):
     return out
 
 
-def batch_gradients(model, X, Y):
-    """The gradient of the mean loss plus the weight penalty over all of (X, Y) as one batch, in
-    training mode with the dropout masks of step ``model.iterations``, into ``model.grads``;
-    returns that loss (the CUDA twin of fastnn.kernels.training.batch_gradients). Running
-    statistics are left unchanged."""
+def batch_gradients(model, X, Y, W):
+    """The gradient of the weighted mean loss plus the weight penalty over all of (X, Y) as one
+    batch, in training mode with the dropout masks of step ``iterations``, into
+    ``model.grads``; returns that loss (as fastnn.kernels.training.batch_gradients does).
+    Running statistics are left unchanged."""
     rows = X.shape[0]
     params = cuda.to_device(model.params)
     grads = cuda.device_array_like(model.grads)
     state = cuda.to_device(model.state)
     network = DeviceNetwork(model, rows, params, grads, state)
     x_dev, y_dev = cuda.to_device(X), cuda.to_device(Y)
+    weights = cuda.to_device(np.zeros(0) if W is None else W)
     row_stats = cuda.device_array((rows, N_ROW_STATS), dtype=np.float64)
-    seed, step = model._mask_seed, int(model._iterations[0])
+    total = cuda.device_array(1, dtype=np.float64)
+    training = model.training_state
+    seed, step = training.mask_seed, training.iterations
+    settings = model.loss_settings()
     out = network.forward(x_dev, rows, True, seed, step)
-    launch_loss_rows(model.loss.code, out, y_dev, network.output_delta, rows, model.loss_param,
-                     model.fused_output, 0, 0.0, row_stats)
-    network.backward(x_dev, rows, model.fused_output, seed, step)
-    network.add_penalty(rows, cuda.to_device(np.zeros(N_DEVICE_STATS)))
+    launch_loss_rows(settings.code, out, y_dev, weights, total, network.output_delta, rows,
+                     settings.param, settings.fused, 0, 0.0, row_stats)
+    network.backward(x_dev, rows, settings.fused, seed, step)
+    stats = np.zeros(N_DEVICE_STATS)
+    stats[STAT_LAST_WEIGHT] = 1.0
+    network.add_penalty(cuda.to_device(stats))
     grads.copy_to_host(model.grads)
-    total = row_stats.copy_to_host()[:, ROW_LOSS].sum()
-    return total * loss_scale(model.loss.code, rows, model.plan.n_out) + network.penalty.value()
+    row_values = row_stats.copy_to_host()
+    scale = mean_scale(float(total.copy_to_host()[0]), model.plan.n_out, PER_ROW[settings.code])
+    return row_values[:, ROW_LOSS].sum() * scale + network.penalty.value()

@@ -8,11 +8,12 @@ A and one of B in shared memory (a transposed operand is read along its rows and
 transposed, so global reads stay coalesced), and each thread sums its element in the operands'
 dtype, p in increasing order as the CPU's small-product loop does. Sizes need not be multiples of
 TILE: threads outside (m, n) load zeros and write nothing. The epilogue adds the bias and applies
-an elementwise activation (fastnn/cuda/activations.py), so the forward pass of a dense layer is
-one kernel; the backward pass uses the same kernel without epilogue for dW = x^T dz and
-dx = dz W^T, and ``column_sums`` for db.
+an element-wise activation (its formula from fastnn/kernels/activations.py), so the forward pass
+of a dense layer is one kernel; the backward pass uses the same kernel without epilogue for
+dW = x^T dz and dx = dz W^T, and ``column_sums`` for db.
 
-The kernel is compiled once per dtype (the shared tiles need a compile-time type).
+The kernel is made once per dtype (the shared tiles need a compile-time type) and epilogue
+activation, on first use.
 """
 
 import functools
@@ -21,20 +22,20 @@ import numba
 import numpy as np
 from numba import cuda
 
-from ..kernels.activations import LINEAR
-from ._launch import grid
-from .activations import activation_value
+from ..kernels.activations import ACTIVATIONS, LINEAR
+from ._launch import device, grid
 
 TILE = 16
 TILE_PAD = TILE + 1  # shared tiles get one spare column (see the kernel)
 
 
 @functools.cache
-def _tiled_kernel(dtype):
+def _tiled_kernel(dtype, act=LINEAR):
     tile_type = numba.from_dtype(np.dtype(dtype))
+    activation = device(ACTIVATIONS[act].forward)
 
     @cuda.jit
-    def tiled_matmul(a, b, out, m, n, k, trans_a, trans_b, bias, has_bias, act, alpha):
+    def tiled_matmul(a, b, out, m, n, k, trans_a, trans_b, bias, has_bias, alpha):
         # Tiles padded by one column so that the transposed stores hit distinct banks.
         sa = cuda.shared.array((TILE, TILE_PAD), tile_type)
         sb = cuda.shared.array((TILE, TILE_PAD), tile_type)
@@ -70,7 +71,7 @@ def _tiled_kernel(dtype):
         c = col0 + tx
         if r < m and c < n:
             v = acc + bias[c] if has_bias else acc
-            out[r, c] = activation_value(act, v, alpha)
+            out[r, c] = activation(v, alpha)
 
     return tiled_matmul
 
@@ -78,12 +79,13 @@ def _tiled_kernel(dtype):
 def matmul(a, b, out, m, n, k, trans_a=False, trans_b=False, bias=None, act=LINEAR, alpha=0.0):
     """out[:m, :n] = f(A B + bias) with A = a (or a^T) of shape (m, k), B = b (or b^T) (k, n).
 
-    ``act`` must be an elementwise activation code (softmax is finished by the caller)."""
-    kernel = _tiled_kernel(out.dtype)
+    ``act`` must be an element-wise activation that keeps no input (activations.fused_in_matmul);
+    the others are applied by the caller."""
+    kernel = _tiled_kernel(np.dtype(out.dtype).name, act)
     blocks = (max(1, -(-n // TILE)), max(1, -(-m // TILE)))
     has_bias = bias is not None
     kernel[blocks, (TILE, TILE)](a, b, out, m, n, k, trans_a, trans_b,
-                                 bias if has_bias else out[0], has_bias, act, np.float64(alpha))
+                                 bias if has_bias else out[0], has_bias, np.float64(alpha))
 
 
 @cuda.jit

@@ -1,4 +1,5 @@
-"""CUDA twin of fastnn/kernels/maxout.py: each unit the largest of ``pieces`` affine maps.
+"""Maxout on the GPU, with the formulas of fastnn/kernels/maxout.py: each unit the largest of
+``pieces`` affine maps.
 
     forward   z = x W (the tiled product), then per (row, unit): z += b, y = max_k z_(u pieces + k)
     backward  dz = dy at the first arg-max piece, 0 elsewhere; then the dense backward on dz
@@ -9,7 +10,11 @@ same place of the gradient workspace.
 
 from numba import cuda
 
-from ._launch import grid
+from ..kernels import maxout as formulas
+from ._launch import device, grid
+
+unit_max = device(formulas.unit_max)
+route_to_max = device(formulas.route_to_max)
 
 
 @cuda.jit
@@ -21,15 +26,7 @@ def bias_and_max_kernel(z, rows, bias, pieces, y):
         return
     i = k // units
     u = k - i * units
-    base = u * pieces
-    best = z[i, base] + bias[base]
-    z[i, base] = best
-    for p in range(1, pieces):
-        v = z[i, base + p] + bias[base + p]
-        z[i, base + p] = v
-        if v > best:
-            best = v
-    y[i, u] = best
+    y[i, u] = unit_max(z, bias, i, u, pieces)
 
 
 @cuda.jit
@@ -41,13 +38,7 @@ def route_gradient_kernel(z, dy, rows, pieces, dz):
         return
     i = k // units
     u = k - i * units
-    base = u * pieces
-    arg = 0
-    for p in range(1, pieces):
-        if z[i, base + p] > z[i, base + arg]:
-            arg = p
-    for p in range(pieces):
-        dz[i, base + p] = dy[i, u] if p == arg else 0.0
+    route_to_max(z, dy, i, u, pieces, dz)
 
 
 def bias_and_max(z, rows, bias, pieces, y):

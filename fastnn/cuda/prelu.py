@@ -1,4 +1,4 @@
-"""CUDA twin of fastnn/kernels/prelu.py:
+"""PReLU on the GPU, with the formulas of fastnn/kernels/prelu.py:
 
     forward   y_ij = x_ij if x_ij > 0 else a_j x_ij
     backward  dL/da_j = sum_i dy_ij x_ij [x_ij <= 0],   dx_ij = dy_ij if x_ij > 0 else a_j dy_ij
@@ -9,7 +9,12 @@ as the CPU does; the rest one thread per element.
 
 from numba import cuda
 
-from ._launch import grid
+from ..kernels import prelu as formulas
+from ._launch import device, grid
+
+prelu = device(formulas.prelu)
+prelu_input_gradient = device(formulas.prelu_input_gradient)
+prelu_slope_term = device(formulas.prelu_slope_term)
 
 
 @cuda.jit
@@ -20,8 +25,7 @@ def forward_kernel(x, rows, alpha, y):
         return
     i = k // cols
     j = k - i * cols
-    v = x[i, j]
-    y[i, j] = v if v > 0.0 else alpha[j] * v
+    y[i, j] = prelu(x[i, j], alpha[j])
 
 
 @cuda.jit
@@ -31,8 +35,7 @@ def slope_gradient_kernel(x, dy, rows, grad_alpha):
         return
     grad_alpha[j] = 0.0
     for i in range(rows):
-        if x[i, j] <= 0.0:
-            grad_alpha[j] += dy[i, j] * x[i, j]
+        grad_alpha[j] += prelu_slope_term(dy[i, j], x[i, j])
 
 
 @cuda.jit
@@ -43,7 +46,7 @@ def input_gradient_kernel(x, dy, rows, alpha, dx):
         return
     i = k // cols
     j = k - i * cols
-    dx[i, j] = dy[i, j] if x[i, j] > 0.0 else alpha[j] * dy[i, j]
+    dx[i, j] = prelu_input_gradient(dy[i, j], x[i, j], alpha[j])
 
 
 def forward(x, rows, alpha, y):

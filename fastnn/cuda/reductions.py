@@ -5,14 +5,18 @@ so the result depends only on the data, not on how threads are scheduled.
 number of blocks, a function of the length only, each sums a strided share of the buffer into a
 partial sum; one block sums the partials. Gradient clipping uses it for the global norm.
 
+``weight_total`` (one block) sums a batch's sample weights, which the loss's scale needs.
+
 ``accumulate_batch`` ends every training batch: one block sums the per-row statistics of
-fastnn/cuda/losses.py over the batch's rows (thread t takes rows t, t + T, t + 2T, ..., then the
-block adds the T partial sums pairwise in shared memory) and thread 0 adds the batch into the
-epoch stats, laid out as fastnn/kernels/training.py's STAT_* slots plus one, STAT_HALTED_AT.
-A batch whose loss is NaN or infinite sets stats[STAT_NONFINITE] and records its index; from then
-on no batch is accumulated and the optimizer kernels skip their update (fastnn/cuda/optimizers.py),
-as the CPU loop stops there. Everything stays on the device: the host reads the stats once per
-call of the trainer.
+fastnn/cuda/losses.py (the ROW_* columns, defined here) over the batch's rows (thread t takes
+rows t, t + T, t + 2T, ..., then the block adds the T partial sums pairwise in shared memory)
+and thread 0 adds the batch into the epoch stats, laid out as fastnn/kernels/training.py's
+STAT_* slots plus two: STAT_HALTED_AT and STAT_LAST_WEIGHT (the batch's weight sum, by which the
+weight penalty is counted into the loss, fastnn/cuda/regularization.py). A batch whose loss is
+NaN or infinite sets stats[STAT_NONFINITE] and records its index; from then on no batch is
+accumulated and the optimizer kernels skip their update (fastnn/cuda/optimizers.py), as the CPU
+loop stops there. Everything stays on the device: the host reads the stats once per call of the
+trainer.
 """
 
 import math
@@ -20,9 +24,14 @@ import math
 import numpy as np
 from numba import cuda, float64
 
-from ..kernels.training import (N_STATS, STAT_ABS_ERR, STAT_CORRECT, STAT_LOSS, STAT_LR,
-                                STAT_NONFINITE, STAT_ROWS, STAT_SQ_ERR)
-from .losses import N_ROW_STATS, ROW_ABS_ERR, ROW_CORRECT, ROW_LOSS, ROW_SQ_ERR
+from ..kernels.losses import mean_scale
+from ..kernels.training import (N_STATS, STAT_ABS_ERR, STAT_BATCHES, STAT_CORRECT, STAT_LOSS,
+                                STAT_LR, STAT_NONFINITE, STAT_SQ_ERR, STAT_WEIGHT)
+from ._launch import device
+
+# The per-row statistics of a batch (fastnn/cuda/losses.py writes them).
+ROW_LOSS, ROW_CORRECT, ROW_ABS_ERR, ROW_SQ_ERR, ROW_WEIGHT = range(5)
+N_ROW_STATS = 5
 
 # Threads of a reduction block (a power of two).
 REDUCE_THREADS = 128
@@ -30,9 +39,11 @@ REDUCE_THREADS = 128
 # MAX_BLOCKS (then each thread takes more values).
 ITEMS_PER_THREAD = 4
 MAX_BLOCKS = 256
-# The device stats array: the CPU's slots, then the index of the batch that halted the run.
-STAT_HALTED_AT = N_STATS
-N_DEVICE_STATS = N_STATS + 1
+scale_of = device(mean_scale)
+# The device stats array: the CPU's slots, then the index of the batch that halted the run and
+# the last batch's weight sum.
+STAT_HALTED_AT, STAT_LAST_WEIGHT = N_STATS, N_STATS + 1
+N_DEVICE_STATS = N_STATS + 2
 
 
 @cuda.jit(device=True)
@@ -81,6 +92,21 @@ def sum_partials(partials, n, total):
         total[0] = partial[0, 0]
 
 
+@cuda.jit
+def weight_total(weights, rows, total):
+    """One block: total[0] = sum of weights[:rows] (rows when ``weights`` is empty)."""
+    partial = cuda.shared.array((REDUCE_THREADS, 1), float64)
+    t = cuda.threadIdx.x
+    s = 0.0
+    if weights.shape[0] > 0:
+        for i in range(t, rows, REDUCE_THREADS):
+            s += weights[i]
+    partial[t, 0] = s
+    tree_sum(partial, t)
+    if t == 0:
+        total[0] = partial[0, 0] if weights.shape[0] > 0 else rows
+
+
 def sum_blocks(n):
     """The number of partial sums for a buffer of ``n`` values."""
     return min(MAX_BLOCKS, max(1, -(-int(n) // (REDUCE_THREADS * ITEMS_PER_THREAD))))
@@ -94,8 +120,9 @@ def launch_sum_of_squares(x, partials, total):
 
 
 @cuda.jit
-def accumulate_batch(row_stats, rows, cols, loss_scale, lr, batch, stats):
-    """Add one batch's row statistics to ``stats`` (one block of REDUCE_THREADS threads)."""
+def accumulate_batch(row_stats, rows, cols, per_row, lr, batch, stats):
+    """Add one batch's row statistics to ``stats`` (one block of REDUCE_THREADS threads);
+    ``per_row``: the loss is a mean over rows (else over all elements)."""
     partial = cuda.shared.array((REDUCE_THREADS, N_ROW_STATS), float64)
     t = cuda.threadIdx.x
     for c in range(N_ROW_STATS):
@@ -106,19 +133,22 @@ def accumulate_batch(row_stats, rows, cols, loss_scale, lr, batch, stats):
     tree_sum(partial, t)
     if t != 0 or stats[STAT_NONFINITE] != 0.0:
         return
-    loss = partial[0, ROW_LOSS] * loss_scale
+    weight = partial[0, ROW_WEIGHT]
+    loss = partial[0, ROW_LOSS] * scale_of(weight, cols, per_row)
     if not math.isfinite(loss):
         stats[STAT_NONFINITE] = 1.0
         stats[STAT_HALTED_AT] = batch
         return
-    stats[STAT_LOSS] += loss * rows
-    stats[STAT_ROWS] += rows
+    stats[STAT_LOSS] += loss * weight
+    stats[STAT_WEIGHT] += weight
+    stats[STAT_LAST_WEIGHT] = weight
     stats[STAT_CORRECT] += partial[0, ROW_CORRECT]
     stats[STAT_ABS_ERR] += partial[0, ROW_ABS_ERR] / cols
     stats[STAT_SQ_ERR] += partial[0, ROW_SQ_ERR] / cols
     stats[STAT_LR] = lr
+    stats[STAT_BATCHES] += 1.0
 
 
-def launch_accumulate_batch(row_stats, rows, cols, loss_scale, lr, batch, stats):
-    accumulate_batch[1, REDUCE_THREADS](row_stats, rows, cols, np.float64(loss_scale),
+def launch_accumulate_batch(row_stats, rows, cols, per_row, lr, batch, stats):
+    accumulate_batch[1, REDUCE_THREADS](row_stats, rows, cols, per_row,
                                         np.float64(lr), batch, stats)

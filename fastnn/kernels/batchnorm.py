@@ -17,13 +17,47 @@ beta, at ``p_off``. The running mean then the running variance are at ``s_off`` 
 ``scratch`` (4 n values of the activation workspace) keeps mu, v, 1 / sqrt(v + eps) and
 gamma / sqrt(v + eps) of the last forward for the backward pass; ``work`` (2 n values of the
 gradient workspace) holds the backward's column sums.
+
+The per-feature and per-element formulas below are the ones both backends use; the column sums
+are reductions each backend does its own way (here over the rows in order, vectorised across
+the features).
 """
 
 import math
 
 from ._jit import kernel
+from .table import formula
 
 CENTER, SCALE = 1, 2
+
+
+@formula
+def inverse_std(var, eps):
+    return 1.0 / math.sqrt(var + eps)
+
+
+@formula
+def normalized(x, mean, mul, beta):
+    """y = (x - mu) gamma / sqrt(v + eps) + beta, with mul = gamma / sqrt(v + eps)."""
+    return (x - mean) * mul + beta
+
+
+@formula
+def input_gradient(x, dy, mean, inv_std, mul, rows, sum_dy, sum_dy_xhat):
+    """dx = gamma / (B sqrt(v + eps)) (B dy - sum dy - xhat sum dy xhat)."""
+    xhat = (x - mean) * inv_std
+    return mul / rows * (rows * dy - sum_dy - xhat * sum_dy_xhat)
+
+
+@formula
+def running_mean(old, batch_mean, momentum):
+    return momentum * old + (1.0 - momentum) * batch_mean
+
+
+@formula
+def running_variance(old, batch_variance, momentum, rows):
+    """The running variance takes the unbiased batch variance (B > 1; callers skip B = 1)."""
+    return momentum * old + (1.0 - momentum) * batch_variance * (rows / (rows - 1.0))
 
 
 @kernel
@@ -56,12 +90,12 @@ def batchnorm_forward(x, params, p_off, flags, state, s_off, eps, training, scra
             mean[j] = state[s_off + j]
             var[j] = state[s_off + n + j]
     for j in range(n):
-        inv_std[j] = 1.0 / math.sqrt(var[j] + eps)
+        inv_std[j] = inverse_std(var[j], eps)
         mul[j] = params[p_off + j] * inv_std[j] if scale else inv_std[j]
     for i in range(rows):
         for j in range(n):
             beta = params[beta_off + j] if center else 0.0
-            y[i, j] = (x[i, j] - mean[j]) * mul[j] + beta
+            y[i, j] = normalized(x[i, j], mean[j], mul[j], beta)
 
 
 @kernel
@@ -92,8 +126,8 @@ def batchnorm_backward(x, dy, params, grads, p_off, flags, scratch, work, dx, ne
     if need_dx:
         for i in range(rows):
             for j in range(n):
-                xhat = (x[i, j] - mean[j]) * inv_std[j]
-                dx[i, j] = mul[j] / rows * (rows * dy[i, j] - sum_dy[j] - xhat * sum_dy_xhat[j])
+                dx[i, j] = input_gradient(x[i, j], dy[i, j], mean[j], inv_std[j], mul[j], rows,
+                                           sum_dy[j], sum_dy_xhat[j])
 
 
 @kernel
@@ -101,9 +135,8 @@ def batchnorm_update_running(state, s_off, scratch, rows, momentum):
     """Fold the last training forward's batch statistics into the running statistics."""
     n = scratch.shape[0] // 4
     for j in range(n):
-        state[s_off + j] = momentum * state[s_off + j] + (1.0 - momentum) * scratch[j]
+        state[s_off + j] = running_mean(state[s_off + j], scratch[j], momentum)
     if rows > 1:
-        unbias = rows / (rows - 1.0)
         for j in range(n):
-            state[s_off + n + j] = (momentum * state[s_off + n + j]
-                                    + (1.0 - momentum) * scratch[n + j] * unbias)
+            state[s_off + n + j] = running_variance(state[s_off + n + j], scratch[n + j],
+                                                     momentum, rows)

@@ -4,12 +4,25 @@
     clip_norm  c > 0    g <- g * c / ||g||_2   when ||g||_2 > c      (the global L2 norm)
 
 Both may be set: values are clipped first, then the norm (scaling down keeps every component
-within [-c_value, c_value]). A value of 0 switches that clipping off.
+within [-c_value, c_value]). A value of 0 switches that clipping off. ``clip_value`` is the
+per-component formula both backends use.
 """
 
 import math
 
 from ._jit import kernel
+from .table import formula
+
+
+@formula
+def clip_value(g, c):
+    """min(max(g, -c), c), written with comparisons (which every target compiles)."""
+    if g < -c:
+        return -c
+    if g > c:
+        return c
+    return g
+
 
 
 @kernel
@@ -23,10 +36,10 @@ def global_norm(grads):
 
 
 @kernel
-def clip_by_value(grads, clip_value):
-    c = grads.dtype.type(clip_value)
+def clip_by_value(grads, limit):
+    c = grads.dtype.type(limit)
     for i in range(grads.shape[0]):
-        grads[i] = min(max(grads[i], -c), c)
+        grads[i] = clip_value(grads[i], c)
 
 
 @kernel
@@ -39,10 +52,10 @@ def clip_by_global_norm(grads, clip_norm):
 
 
 @kernel
-def clip_gradients(grads, clip_norm, clip_value):
-    """Clip ``grads`` in place: by value when ``clip_value`` > 0, then by global norm when
+def clip_gradients(grads, clip_norm, clip_limit):
+    """Clip ``grads`` in place: by value when ``clip_limit`` > 0, then by global norm when
     ``clip_norm`` > 0."""
-    if clip_value > 0.0:
-        clip_by_value(grads, clip_value)
+    if clip_limit > 0.0:
+        clip_by_value(grads, clip_limit)
     if clip_norm > 0.0:
         clip_by_global_norm(grads, clip_norm)

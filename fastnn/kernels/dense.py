@@ -10,13 +10,8 @@ memory: ``matmul_into`` (a b), ``matmul_tn_into`` (a^T b) and ``matmul_nt_into``
 A product goes to BLAS (``gemm_into``, which writes into ``out``: no temporaries and no
 reference counting, see blas.py) when it has more than ``SMALL_PRODUCT`` multiply-adds, its
 batch has at least ``BLAS_MIN_ROWS`` rows (``BLAS_MIN_ROWS_TN`` for a^T b, whose rows are the
-summed dimension), and it does not come from a one-column layer (a binary output), whose
-products the loops do 4-10 times faster than BLAS at every size measured (32 to 256 rows, 128
-to 1024 inputs). Otherwise the loops here do it: a BLAS call costs more than a tiny product
-(online learning, narrow layers), and for a few rows it packs the whole weight matrix first,
-where a loop streams it once (one row of a 784x256 layer: about 10 us by loop, 80 by BLAS).
-Measured single-threaded (CPU time) on the project's machine; bench/'s width sweep shows the
-switch.
+summed dimension), and it does not come from a one-column layer (a binary output); otherwise
+the loops here do it. docs/engine.md gives the measurements behind these thresholds.
 """
 
 from ._jit import kernel
@@ -115,12 +110,13 @@ def matmul_nt_into(a, b, out):
 
 
 @kernel
-def dense_forward(x, params, kernel_offset, n_in, n_out, act, alpha, y):
-    """y = f(x W + b) with W and b read from the flat buffer at ``kernel_offset``."""
+def dense_forward(x, params, kernel_offset, n_in, n_out, act, alpha, y, pre):
+    """y = f(x W + b) with W and b read from the flat buffer at ``kernel_offset``; x W + b goes
+    to ``pre`` when the activation needs it for its derivative (see activations.activate)."""
     weights = matrix_view(params, kernel_offset, n_in, n_out)
     bias = params[kernel_offset + n_in * n_out:kernel_offset + n_in * n_out + n_out]
     matmul_into(x, weights, y)
-    activate(act, y, bias, alpha)
+    activate(act, y, bias, alpha, pre)
 
 
 @kernel

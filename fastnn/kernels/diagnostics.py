@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from ._jit import kernel
-from .network import N_OUT, op_view
+from .network import OPS, op_view
 
 # Columns of layer_stats.
 LS_GRAD_NORM, LS_GRAD_NONFINITE, LS_UPDATE_RATIO, LS_RATIO_BATCHES, LS_BATCHES = range(5)
@@ -39,7 +39,7 @@ def mark_active_units(ops, layers, acts, rows, active):
     ``acts`` (the forward pass's outputs of ``rows`` rows)."""
     unit = 0
     for i in range(ops.shape[0]):
-        width = ops[i, N_OUT]
+        width = ops[i, OPS.n_out]
         if layers[i, TRACK_UNITS]:
             out = op_view(acts, ops, i, rows)
             for r in range(rows):

@@ -11,7 +11,7 @@ and it is the same rule the CUDA backend evaluates, so both give identical masks
 """
 
 from ._jit import kernel
-from .random import UNIFORM_SHIFT, keep_threshold, random_bits
+from .random import keep_threshold, keeps
 
 
 @kernel
@@ -24,7 +24,7 @@ def dropout_apply(src, dst, rate, key):
     for i in range(rows):
         base = i * cols
         for j in range(cols):
-            if (random_bits(key, base + j) >> UNIFORM_SHIFT) >= threshold:
+            if keeps(key, base + j, threshold):
                 dst[i, j] = src[i, j] * scale
             else:
                 dst[i, j] = 0.0

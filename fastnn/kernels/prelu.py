@@ -2,9 +2,29 @@
 
     forward   y_ij = x_ij if x_ij > 0 else a_j x_ij
     backward  dL/da_j = sum_i dy_ij x_ij [x_ij <= 0],   dx_ij = dy_ij if x_ij > 0 else a_j dy_ij
+
+The per-element formulas are the ones both backends use; the slope gradient's column sums are
+a reduction each backend does its own way.
 """
 
 from ._jit import kernel
+from .table import formula
+
+
+@formula
+def prelu(x, a):
+    return x if x > 0.0 else a * x
+
+
+@formula
+def prelu_input_gradient(dy, x, a):
+    return dy if x > 0.0 else a * dy
+
+
+@formula
+def prelu_slope_term(dy, x):
+    """The element's share of dL/da: dy x where x <= 0."""
+    return dy * x if x <= 0.0 else 0.0
 
 
 @kernel
@@ -12,8 +32,7 @@ def prelu_forward(x, alpha, y):
     rows, cols = x.shape
     for i in range(rows):
         for j in range(cols):
-            v = x[i, j]
-            y[i, j] = v if v > 0.0 else alpha[j] * v
+            y[i, j] = prelu(x[i, j], alpha[j])
 
 
 @kernel
@@ -24,9 +43,8 @@ def prelu_backward(x, dy, alpha, grad_alpha, dx, need_dx):
         grad_alpha[j] = 0.0
     for i in range(rows):
         for j in range(cols):
-            if x[i, j] <= 0.0:
-                grad_alpha[j] += dy[i, j] * x[i, j]
+            grad_alpha[j] += prelu_slope_term(dy[i, j], x[i, j])
     if need_dx:
         for i in range(rows):
             for j in range(cols):
-                dx[i, j] = dy[i, j] if x[i, j] > 0.0 else alpha[j] * dy[i, j]
+                dx[i, j] = prelu_input_gradient(dy[i, j], x[i, j], alpha[j])

@@ -16,11 +16,15 @@ sequential generator. All arithmetic is on unsigned 64-bit integers modulo 2^64:
 A dropout mask uses seed = the model's seed, step = the update step (0-based), stream = the
 op's index in the plan, i = row * width + column within the batch, and keeps an element when
 (bits >> 11) >= floor(rate * 2^53): the probability of dropping is floor(rate 2^53) / 2^53.
+
+``mix64``, ``random_bits`` and ``keeps`` are inlined into the CPU kernels and compiled into the
+CUDA kernels alike, so both backends draw the same masks.
 """
 
 import numpy as np
 
 from ._jit import kernel
+from .table import formula
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -32,7 +36,7 @@ UNIFORM_SHIFT = np.uint64(11)
 TWO_POW_53 = 9007199254740992.0
 
 
-@kernel
+@formula
 def mix64(z):
     """The SplitMix64 finalizer: a bijection of uint64 with good avalanche."""
     z = np.uint64(z)
@@ -49,10 +53,16 @@ def stream_key(seed, step, stream):
     return mix64((k ^ np.uint64(stream)) + GOLDEN)
 
 
-@kernel
+@formula
 def random_bits(key, index):
     """64 random bits for element ``index`` of the stream ``key``."""
     return mix64(np.uint64(key) + (np.uint64(index) + ONE) * GOLDEN)
+
+
+@formula
+def keeps(key, index, threshold):
+    """True when the dropout mask of stream ``key`` keeps element ``index``."""
+    return (random_bits(key, index) >> UNIFORM_SHIFT) >= threshold
 
 
 @kernel

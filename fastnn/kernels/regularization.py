@@ -1,30 +1,52 @@
 """Weight penalties on the kernels of Dense and Maxout ops (Keras's kernel_regularizer).
 
-For an op with coefficients l1 = opf[L1], l2 = opf[L2] and kernel W (biases are not penalised):
+For an op with coefficients l1 = opf[OPF.l1], l2 = opf[OPF.l2] and kernel W (biases are not
+penalised):
 
     penalty  R(W) = l1 sum |w| + l2 sum w^2
     gradient dR/dw = l1 sign(w) + 2 l2 w         (sign(0) = 0)
 
 The reported loss is the data loss plus the sum of every op's penalty, as Keras reports it.
+``penalty_gradient`` is the per-weight formula both backends use; the sums are reductions each
+backend does its own way.
 """
 
 from ._jit import kernel
-from .network import DENSE, KIND, L1, L2, MAXOUT, N_IN, N_OUT, P_OFF, PIECES
+from .network import DENSE, MAXOUT, OPF, OPS
+from .table import formula
+
+
+@formula
+def penalty_gradient(w, l1, l2):
+    """dR/dw = l1 sign(w) + 2 l2 w."""
+    sign = 1.0 if w > 0.0 else (-1.0 if w < 0.0 else 0.0)
+    return l1 * sign + 2.0 * l2 * w
+
+
+
+@formula
+def penalized_span(ops, opf, i):
+    """(first weight, number of weights, l1, l2) of op i's penalised kernel; 0 weights when the
+    op has no regularizer."""
+    kind = ops[i, OPS.kind]
+    l1 = opf[i, OPF.l1]
+    l2 = opf[i, OPF.l2]
+    if (kind != DENSE and kind != MAXOUT) or (l1 == 0.0 and l2 == 0.0):
+        return ops[i, OPS.p_off], 0, l1, l2
+    pieces = ops[i, OPS.pieces] if kind == MAXOUT else 1
+    return ops[i, OPS.p_off], ops[i, OPS.n_in] * ops[i, OPS.n_out] * pieces, l1, l2
 
 
 @kernel
-def regularization_penalty(ops, opf, params, grads, add_gradient):
+def regularization_penalty(network, add_gradient):
     """The total penalty of the current parameters; with ``add_gradient`` its gradient is added
     to ``grads`` (which must already hold the data loss's gradient)."""
+    ops, opf, params, grads = network.ops, network.opf, network.params, network.grads
     total = 0.0
     for i in range(ops.shape[0]):
-        kind = ops[i, KIND]
-        l1 = opf[i, L1]
-        l2 = opf[i, L2]
-        if (kind != DENSE and kind != MAXOUT) or (l1 == 0.0 and l2 == 0.0):
+        start, size, l1, l2 = penalized_span(ops, opf, i)
+        if size == 0:
             continue
-        size = ops[i, N_IN] * ops[i, N_OUT] * (ops[i, PIECES] if kind == MAXOUT else 1)
-        start = ops[i, P_OFF]
         abs_sum = 0.0
         sq_sum = 0.0
         for k in range(start, start + size):
@@ -32,7 +54,6 @@ def regularization_penalty(ops, opf, params, grads, add_gradient):
             abs_sum += abs(w)
             sq_sum += w * w
             if add_gradient:
-                sign = 1.0 if w > 0.0 else (-1.0 if w < 0.0 else 0.0)
-                grads[k] += l1 * sign + 2.0 * l2 * w
+                grads[k] += penalty_gradient(w, l1, l2)
         total += l1 * abs_sum + l2 * sq_sum
     return total

@@ -1,32 +1,49 @@
-"""The compiled training loop, prediction and gradient entry points.
+"""The compiled training loop, prediction and gradient entry points, and the records they take.
 
 ``train_batches`` runs batches [first, stop) of one epoch with no Python in between: gather the
 batch's rows in the epoch's order, forward, loss, backward, gradient clipping, scheduled rate,
 optimizer step. Python calls it once per epoch (or per chunk of an epoch) with a fresh
-permutation; the model's tables and buffers are plain arrays, so one compilation per dtype serves
-every architecture, optimizer and schedule.
+permutation. Its arguments are a few records (namedtuples) of plain arrays and scalars, whose
+types do not depend on the architecture, optimizer or schedule, so one compilation per dtype
+serves every model:
 
-``counters`` (int64): [0] updates done so far in the run (the step t of the schedule/optimizer).
-``seed`` (uint64): the model's seed, which with the step t picks the dropout masks.
-``stats`` (float64), accumulated over the batches run: see the STAT_* indices below.
-``monitor``: the per-layer diagnostics arrays of fastnn/kernels/diagnostics.py; with zero rows
-(the default of a fit without a GradientMonitor) nothing is recorded.
+    Batches(x, y, weights, order, batch_size, x_batch, y_batch, w_batch)
+        the training rows, their sample weights (float64, one per row, or empty for none), the
+        epoch's row order and the batch buffers
+    Network(ops, opf, params, grads, state, acts, deltas)       (fastnn/kernels/network.py)
+    LossSettings(code, param, fused, accuracy_rule, threshold)
+    OptimizerSettings(code, hyper, state, clip_norm, clip_value)
+    ScheduleSettings(code, spec, decay, steps_per_epoch)
+    RunState(seed, counters, stats, monitor)
+        ``seed`` (uint64) the model's seed, which with the step t picks the dropout masks;
+        ``counters`` (int64) [COUNT_UPDATES] the updates done so far (the step t of the
+        schedule and optimizer); ``stats`` (float64) accumulated over the batches run, the
+        STAT_* slots below; ``monitor`` the per-layer diagnostics arrays of
+        fastnn/kernels/diagnostics.py (zero rows: nothing recorded)
+
+Every statistic is weighted by the rows' sample weights (each weight 1 without them):
+STAT_WEIGHT is the sum of the weights of the rows run, STAT_LOSS the weighted sum of the batch
+losses (each batch's loss times its weight sum), STAT_CORRECT the weighted count of correct
+predictions, STAT_ABS_ERR and STAT_SQ_ERR the weighted per-row mean errors; STAT_BATCHES counts
+the batches run and STAT_LR holds the rate of the last update.
 """
 
 import math
+from collections import namedtuple
 
 import numpy as np
 
 from ._jit import kernel
 from .diagnostics import record_gradients, record_updates
-from .losses import count_correct, loss_and_gradient
+from .losses import count_correct, loss_and_gradient, row_errors, weight_sum
 from .network import backward, forward, op_view, update_state
 from .optimizers import apply_update
 from .regularization import regularization_penalty
 
 # stats slots
-STAT_LOSS, STAT_ROWS, STAT_CORRECT, STAT_ABS_ERR, STAT_SQ_ERR, STAT_NONFINITE, STAT_LR = range(7)
-N_STATS = 7
+(STAT_LOSS, STAT_WEIGHT, STAT_CORRECT, STAT_ABS_ERR, STAT_SQ_ERR, STAT_NONFINITE, STAT_LR,
+ STAT_BATCHES) = range(8)
+N_STATS = 8
 # counters slots
 COUNT_UPDATES = 0
 # The seed passed in inference, where no mask is drawn.
@@ -35,6 +52,11 @@ NO_SEED = np.uint64(0)
 # prediction share one compiled specialisation of it instead of compiling one each.
 TRAINING, INFERENCE = np.bool_(True), np.bool_(False)
 
+Batches = namedtuple("Batches", "x y weights order batch_size x_batch y_batch w_batch")
+LossSettings = namedtuple("LossSettings", "code param fused accuracy_rule threshold")
+OptimizerSettings = namedtuple("OptimizerSettings", "code hyper state clip_norm clip_value")
+ScheduleSettings = namedtuple("ScheduleSettings", "code spec decay steps_per_epoch")
+RunState = namedtuple("RunState", "seed counters stats monitor")
 
 @kernel
 def gather_rows(source, order, start, stop, dest):
@@ -47,70 +69,81 @@ def gather_rows(source, order, start, stop, dest):
 
 
 @kernel
-def accumulate_errors(out, y, stats):
-    """Add the batch's per-row mean |o - y| and (o - y)^2 to stats; sparse targets (one class
-    index per row for several outputs) count as their one-hot rows."""
+def gather_weights(source, order, start, stop, dest):
+    """dest[:stop-start] = source[order[start:stop]] for 1-D weights (nothing when empty)."""
+    if source.shape[0] == 0:
+        return
+    for r in range(stop - start):
+        dest[r] = source[order[start + r]]
+
+
+@kernel
+def accumulate_errors(out, y, weights, stats):
+    """Add the batch's weighted per-row mean |o - y| and (o - y)^2 to stats; sparse targets
+    (one class index per row for several outputs) count as their one-hot rows."""
     rows, cols = out.shape
     sparse = y.shape[1] != cols
+    weighted = weights.shape[0] > 0
     abs_err = 0.0
     sq_err = 0.0
     for i in range(rows):
-        for j in range(cols):
-            target = (1.0 if j == int(y[i, 0]) else 0.0) if sparse else y[i, j]
-            r = out[i, j] - target
-            abs_err += abs(r)
-            sq_err += r * r
+        a, s = row_errors(out, y, i, sparse)
+        w = weights[i] if weighted else 1.0
+        abs_err += w * a
+        sq_err += w * s
     stats[STAT_ABS_ERR] += abs_err / cols
     stats[STAT_SQ_ERR] += sq_err / cols
 
 
 @kernel
-def train_batches(x_all, y_all, order, first, stop, batch_size,
-                  ops, opf, params, grads, state, acts, deltas, x_batch, y_batch,
-                  loss_code, loss_param, fused_output, accuracy_rule, threshold,
-                  opt_code, opt_hyper, opt_state, sched_code, sched_spec, lr_decay,
-                  steps_per_epoch, clip_norm, clip_value, seed, counters, stats, monitor):
+def train_batches(data, first, stop, network, loss, optimizer, schedule, run):
     """Train on batches [first, stop); return the index of the batch after the last one run
     (earlier than ``stop`` when the loss became NaN or infinite: that batch's update is skipped
     and stats[STAT_NONFINITE] is set). The loss recorded includes the weight penalty."""
-    n = order.shape[0]
+    n = data.order.shape[0]
+    ops = network.ops
     last = ops.shape[0] - 1
+    counters, stats, monitor = run.counters, run.stats, run.monitor
     monitoring = monitor[0].shape[0] > 0
+    weighted = data.weights.shape[0] > 0
     for b in range(first, stop):
-        start = b * batch_size
-        end = min(start + batch_size, n)
+        start = b * data.batch_size
+        end = min(start + data.batch_size, n)
         rows = end - start
-        gather_rows(x_all, order, start, end, x_batch)
-        gather_rows(y_all, order, start, end, y_batch)
-        xb = x_batch[:rows]
-        yb = y_batch[:rows]
+        gather_rows(data.x, data.order, start, end, data.x_batch)
+        gather_rows(data.y, data.order, start, end, data.y_batch)
+        gather_weights(data.weights, data.order, start, end, data.w_batch)
+        xb = data.x_batch[:rows]
+        yb = data.y_batch[:rows]
+        wb = data.w_batch[:rows] if weighted else data.w_batch[:0]
         t = counters[COUNT_UPDATES]
-        out = forward(ops, opf, params, state, xb, acts, TRAINING, seed, t)
-        d_out = op_view(deltas, ops, last, rows)
-        loss = loss_and_gradient(loss_code, out, yb, d_out, loss_param, fused_output)
-        if not math.isfinite(loss):
+        out = forward(network, xb, TRAINING, run.seed, t)
+        d_out = op_view(network.deltas, ops, last, rows)
+        batch_loss = loss_and_gradient(loss.code, out, yb, wb, d_out, loss.param, loss.fused)
+        if not math.isfinite(batch_loss):
             stats[STAT_NONFINITE] = 1.0
             return b
-        backward(ops, opf, params, grads, state, xb, acts, deltas, fused_output, seed, t)
-        update_state(ops, opf, state, acts, rows)
-        loss += regularization_penalty(ops, opf, params, grads, True)
+        backward(network, xb, loss.fused, run.seed, t)
+        update_state(network, rows)
+        batch_loss += regularization_penalty(network, True)
         if monitoring:
-            record_gradients(monitor, ops, params, grads, acts, rows)
-        lr = apply_update(opt_code, opt_hyper, params, grads, opt_state, sched_code, sched_spec,
-                          lr_decay, steps_per_epoch, clip_norm, clip_value, t)
+            record_gradients(monitor, ops, network.params, network.grads, network.acts, rows)
+        lr = apply_update(optimizer, schedule, network.params, network.grads, t)
         if monitoring:
-            record_updates(monitor, params)
+            record_updates(monitor, network.params)
         counters[COUNT_UPDATES] = t + 1
-        stats[STAT_LOSS] += loss * rows
-        stats[STAT_ROWS] += rows
-        stats[STAT_CORRECT] += count_correct(accuracy_rule, out, yb, threshold)
-        accumulate_errors(out, yb, stats)
+        batch_weight = weight_sum(wb, rows)
+        stats[STAT_LOSS] += batch_loss * batch_weight
+        stats[STAT_WEIGHT] += batch_weight
+        stats[STAT_CORRECT] += count_correct(loss.accuracy_rule, out, yb, wb, loss.threshold)
+        accumulate_errors(out, yb, wb, stats)
         stats[STAT_LR] = lr
+        stats[STAT_BATCHES] += 1.0
     return stop
 
 
 @kernel
-def predict_rows(x_all, ops, opf, params, state, acts, chunk, out_all):
+def predict_rows(x_all, network, chunk, out_all):
     """Inference over all rows of x_all, ``chunk`` rows at a time; results into out_all."""
     n = x_all.shape[0]
     width = out_all.shape[1]
@@ -118,22 +151,21 @@ def predict_rows(x_all, ops, opf, params, state, acts, chunk, out_all):
         end = min(start + chunk, n)
         rows = end - start
         xb = x_all[start:end]
-        out = forward(ops, opf, params, state, xb, acts, INFERENCE, NO_SEED, np.int64(0))
+        out = forward(network, xb, INFERENCE, NO_SEED, np.int64(0))
         for i in range(rows):
             for j in range(width):
                 out_all[start + i, j] = out[i, j]
 
 
 @kernel
-def batch_gradients(x, y, ops, opf, params, grads, state, acts, deltas,
-                    loss_code, loss_param, fused_output, seed, step):
-    """Gradient of the mean loss plus the weight penalty over all of (x, y), taken as one batch
-    in training mode (batch statistics; the dropout masks of update ``step``), into ``grads``;
-    returns that loss. Running statistics are left unchanged."""
+def batch_gradients(x, y, weights, network, loss, seed, step):
+    """Gradient of the weighted mean loss plus the weight penalty over all of (x, y), taken as
+    one batch in training mode (batch statistics; the dropout masks of update ``step``), into
+    ``grads``; returns that loss. Running statistics are left unchanged."""
     rows = x.shape[0]
-    last = ops.shape[0] - 1
-    out = forward(ops, opf, params, state, x, acts, TRAINING, seed, step)
-    d_out = op_view(deltas, ops, last, rows)
-    loss = loss_and_gradient(loss_code, out, y, d_out, loss_param, fused_output)
-    backward(ops, opf, params, grads, state, x, acts, deltas, fused_output, seed, step)
-    return loss + regularization_penalty(ops, opf, params, grads, True)
+    last = network.ops.shape[0] - 1
+    out = forward(network, x, TRAINING, seed, step)
+    d_out = op_view(network.deltas, network.ops, last, rows)
+    value = loss_and_gradient(loss.code, out, y, weights, d_out, loss.param, loss.fused)
+    backward(network, x, loss.fused, seed, step)
+    return value + regularization_penalty(network, True)

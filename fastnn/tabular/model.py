@@ -86,7 +86,7 @@ class TabularModel:
             parts["validation"] = features.transform(frame.iloc[val], options.dtype)
         _log_filled(sum(p[1] for p in parts.values()), sum(p[2] for p in parts.values()))
 
-        used = options.resolved(len(train), seed)
+        used, defaulted = options.resolved(len(train), task, seed)
         network = build_network(used, target, len(train), input_dim=features.width)
         fit_callbacks, stopper = fitting.callbacks_for(used, len(val) > 0, callbacks or ())
         X, y = parts["train"][0], target.encode(target_values.iloc[train])
@@ -115,7 +115,7 @@ class TabularModel:
         elif options.threshold is not None and task == "binary":
             self.threshold = options.threshold
         self.settings = {**used.to_settings(), "lr": build_optimizer(used, len(train))[1],
-                         "task": task, "loss": loss}
+                         "task": task, "loss": loss, "defaulted": defaulted}
         self.data_info = {"file": source, "train_rows": len(train), "validation_rows": len(val)}
         self.fit_report = {
             "task": task, "target": name, "loss": loss, "inputs": features.width,

@@ -1,22 +1,22 @@
 """The training options of the tabular workflow: one definition for ``fastnn.TabularModel``,
 ``fastnn train``, ``fastnn cv`` and ``fastnn sweep``, and how they become a network.
 
-    layers (64, 32)        widths of the hidden Dense layers; () for none
+    layers None            widths of the hidden Dense layers; () for none
     activation "relu"      hidden activation (fastnn.builders.HIDDEN_ACTIVATIONS)
     opt "adam"             optimizer name (fastnn.optimizers: OPTIMIZERS and PRESETS)
     lr None                learning rate (a schedule's initial or peak rate); None: the
                            optimizer's default
     schedule "constant"    learning-rate schedule over the run (SCHEDULE_ARGUMENTS)
     clipnorm None          rescale each update's gradient to this global L2 norm at most
-    epochs 100             at most this many passes over the training rows
-    batch_size 32          rows per update, or "sqrt": round(sqrt(training rows))
+    epochs None            at most this many passes over the training rows
+    batch_size None        rows per update, or "sqrt": round(sqrt(training rows))
     loss "auto"            a loss that fits the task (fastnn.tasks); auto: the task's default
     init "auto"            kernel initializer of every Dense layer (fastnn.builders.mlp)
-    dropout 0.0            Dropout rate after each hidden layer
+    dropout None           Dropout rate after each hidden layer
     batchnorm False        Dense -> BatchNormalization -> Activation for each hidden layer
     l1 0.0, l2 0.0         penalty l1 sum|w| + l2 sum w^2 on every Dense kernel
     val_split 0.2          share of rows held out for validation (stratified by class), 0: none
-    early_stopping 10      patience in epochs on val_loss (loss without validation); 0: off
+    early_stopping None    patience in epochs on val_loss (loss without validation); 0: off
     diagnose False         record per-layer gradient statistics (fastnn.GradientMonitor)
     seed 0                 seeds the split, the weights and the shuffling; None: a fresh one,
                            recorded in the model
@@ -29,6 +29,8 @@
     max_levels 1000        the most categories a string column may have before it counts as
                            high-cardinality, and the width a kept one gets (fastnn.tabular.columns)
 
+None for layers, dropout, epochs, batch_size and early_stopping means fastnn.defaults' rule
+of the training rows and the task, settled by ``resolved`` (docs/defaults.md).
 ``TrainOptions(**options)`` checks every value (ValueError naming the option).
 """
 
@@ -106,26 +108,30 @@ def _choice(name, value, choices):
     return value
 
 
+# The options whose default is fastnn.defaults' rule of the table's size.
+RULED = ("layers", "dropout", "batch_size", "epochs", "early_stopping")
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainOptions:
     """The training options (module docstring), checked."""
 
-    layers: tuple = (64, 32)
+    layers: tuple = None
     activation: str = "relu"
     opt: str = "adam"
     lr: float = None
     schedule: str = "constant"
     clipnorm: float = None
-    epochs: int = 100
-    batch_size: object = 32
+    epochs: int = None
+    batch_size: object = None
     loss: str = "auto"
     init: str = "auto"
-    dropout: float = 0.0
+    dropout: float = None
     batchnorm: bool = False
     l1: float = 0.0
     l2: float = 0.0
     val_split: float = 0.2
-    early_stopping: int = 10
+    early_stopping: int = None
     diagnose: bool = False
     seed: int = 0
     dtype: str = "float32"
@@ -145,9 +151,10 @@ class TrainOptions:
         layers = self.layers
         if isinstance(layers, (int, np.integer)) and not isinstance(layers, bool):
             layers = (layers,)
-        if isinstance(layers, str) or not hasattr(layers, "__iter__"):
-            _fail("layers", "a sequence of positive integers", layers)
-        set_("layers", tuple(_integer("layers", w, 1) for w in layers))
+        if layers is not None:
+            if isinstance(layers, str) or not hasattr(layers, "__iter__"):
+                _fail("layers", "a sequence of positive integers", layers)
+            set_("layers", tuple(_integer("layers", w, 1) for w in layers))
         set_("activation", builders.hidden_activation(self.activation))
         if not isinstance(self.opt, str):
             _fail("opt", "an optimizer name", self.opt)
@@ -156,18 +163,20 @@ class TrainOptions:
         set_("lr", _number("lr", self.lr, 0, low_open=True, optional=True))
         set_("schedule", schedules.canonical_name(self.schedule))
         set_("clipnorm", _number("clipnorm", self.clipnorm, 0, low_open=True, optional=True))
-        set_("epochs", _integer("epochs", self.epochs, 1))
-        if self.batch_size != "sqrt":
+        if self.epochs is not None:
+            set_("epochs", _integer("epochs", self.epochs, 1))
+        if self.batch_size not in ("sqrt", None):
             set_("batch_size", _integer("batch_size", self.batch_size, 1))
         _choice("loss", self.loss, ("auto",) + LOSSES)
         if self.init != "auto":
             initializers.get(self.init)
-        set_("dropout", _number("dropout", self.dropout, 0, 1, high_open=True))
+        set_("dropout", _number("dropout", self.dropout, 0, 1, high_open=True, optional=True))
         set_("batchnorm", bool(self.batchnorm))
         set_("l1", _number("l1", self.l1, 0))
         set_("l2", _number("l2", self.l2, 0))
         set_("val_split", _number("val_split", self.val_split, 0, 1, high_open=True))
-        set_("early_stopping", _integer("early_stopping", self.early_stopping, 0))
+        if self.early_stopping is not None:
+            set_("early_stopping", _integer("early_stopping", self.early_stopping, 0))
         set_("diagnose", bool(self.diagnose))
         if self.seed is not None:
             set_("seed", _integer("seed", self.seed, 0))
@@ -184,16 +193,25 @@ class TrainOptions:
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
 
-    def resolved(self, n_rows, seed):
-        """The options as a run on ``n_rows`` training rows uses them: the batch size as a
-        number and the seed given (the one place where options that depend on the table are
-        settled)."""
-        return self.replace(seed=seed, batch_size=batch_size_for(self.batch_size, n_rows))
+    def resolved(self, n_rows, task, seed):
+        """(the options as a run on ``n_rows`` training rows of ``task`` uses them, the names
+        fastnn.defaults filled): the batch size as a number, the options left None set by the
+        rule, the seed given. The one place where options that depend on the table are
+        settled."""
+        from .. import defaults
+
+        given = {name: getattr(self, name) for name in RULED}
+        if given["batch_size"] is not None:
+            given["batch_size"] = batch_size_for(given["batch_size"], n_rows)
+        filled = defaults.fill(given, n_rows, task)
+        return (self.replace(seed=seed, **{name: filled[name] for name in RULED}),
+                filled["defaulted"])
 
     def to_settings(self):
         """The options as plain JSON values."""
         settings = dataclasses.asdict(self)
-        settings.update(layers=list(self.layers), drop=list(self.drop))
+        settings.update(layers=None if self.layers is None else list(self.layers),
+                        drop=list(self.drop))
         return settings
 
     @classmethod
