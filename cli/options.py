@@ -6,6 +6,7 @@ options are those of fastnn.tabular.options (same names, same defaults: a test c
 the commands pass them to ``fastnn.TabularModel`` or to the sweep's network builder.
 """
 
+import json
 import math
 
 import click
@@ -78,6 +79,24 @@ class ColumnList(click.ParamType):
         if not all(names):
             self.fail(f"{value!r} has an empty column name", param, ctx)
         return names
+
+
+class ClassWeight(click.ParamType):
+    """"balanced", or a JSON object mapping labels to weights."""
+
+    name = "balanced|JSON"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dict) or value == "balanced":
+            return value
+        try:
+            mapping = json.loads(value)
+        except json.JSONDecodeError:
+            mapping = None
+        if not isinstance(mapping, dict):
+            self.fail(f"{value!r} is neither 'balanced' nor a JSON object such as "
+                      f"'{{\"yes\": 5}}'", param, ctx)
+        return mapping
 
 
 class Threshold(click.ParamType):
@@ -202,6 +221,11 @@ OPTIONS = [
      "Binary targets: the score above which a row is the second class, or 'auto' for the "
      "F1-best threshold on the validation rows; stored in the model.  [default: 0.5 (0 for "
      "hinge)]"),
+    (["--class-weight"], "class_weight", {"type": ClassWeight()}, (TRAIN,),
+     "Weigh each class's rows in the loss: 'balanced' (rows / (classes x rows of the class)) "
+     "or a JSON object such as '{\"yes\": 5}'."),
+    (["--weight"], "weight", {"metavar": "COLUMN"}, (TRAIN,),
+     "A column of per-row weights for the loss (not a feature)."),
     (["--diagnose"], "diagnose", {"is_flag": True}, (TRAIN,),
      "Record per-layer gradient statistics and print the gradient health report."),
     (["--seed"], "seed", {"type": click.IntRange(min=0), "default": 0}, ALL,

@@ -15,7 +15,7 @@ from .files import check_outputs, write_atomically
 
 EXIT_DIVERGED = 1
 # train's own settings; the others are TabularModel's options.
-NOT_OPTIONS = ("target", "task", "sep")
+NOT_OPTIONS = ("target", "task", "sep", "class_weight", "weight")
 
 
 class TrainingStopped(Exception):
@@ -142,7 +142,8 @@ def run(data_path, settings, display):
     if not fn.kernels_cached():
         display.note("compiling fastnn's kernels for their first use (about 15 s, once: they "
                      "are cached on disk for later runs)")
-    interrupted = fit(model, data_path, {"sep": own["sep"]}, display)
+    interrupted = fit(model, data_path, {"sep": own["sep"], "sample_weight": own["weight"],
+                                         "class_weight": own["class_weight"]}, display)
     report = model.fit_report
     message = stop_message(model, out)
     model.save(out)

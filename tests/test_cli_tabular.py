@@ -141,6 +141,7 @@ def test_huge_values_train_without_numpy_warnings(tmp_path):
     (["--activation", "relu6"], "Did you mean 'relu'"),
     (["--activation", "softmax"], "'softmax' is not one of"),
     (["--val-split", "nan"], "Invalid value for '--val-split': 'nan' is not a finite number"),
+    (["--class-weight", "heavy"], "neither 'balanced' nor a JSON object"),
     (["--threshold", "high"], "neither a finite number nor 'auto'"),
 ])
 def test_option_values_are_checked_with_suggestions(tmp_path, args, message):

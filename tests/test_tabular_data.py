@@ -339,3 +339,17 @@ def test_regression_target_is_standardised_and_mapped_back():
 def test_target_rejects(series, task, message):
     with pytest.raises(ValueError, match=message):
         TargetEncoder.fit(series, task, resolve_loss(task, "auto"))
+
+
+def test_balanced_class_weights_are_scikit_learns():
+    from sklearn.utils.class_weight import compute_class_weight
+
+    labels = np.array(["a"] * 6 + ["b"] * 3 + ["c"])
+    enc = TargetEncoder.fit(pd.Series(labels), "multiclass", "scce")
+    codes = enc.codes(pd.Series(labels))
+    np.testing.assert_allclose(enc.class_weights(codes, "balanced"),
+                               compute_class_weight("balanced", classes=np.array(["a", "b", "c"]),
+                                                    y=labels))
+    np.testing.assert_allclose(enc.class_weights(codes, {"c": 5}), [1, 1, 5])
+    with pytest.raises(ValueError, match="class_weight names the label 'd'"):
+        enc.class_weights(codes, {"d": 2})

@@ -1,5 +1,5 @@
 """The steps of ``TabularModel.fit`` that are more than a call: the target column, the
-hold-out split, the callbacks and how a run ended.
+hold-out split, the row weights, the callbacks and how a run ended.
 
 The hold-out split is fastnn.model_selection.make_splits (seeded by the ``seed`` option,
 stratified by class for classification), the one ``fastnn sweep`` uses, so a model and a sweep
@@ -10,6 +10,7 @@ import logging
 
 import numpy as np
 
+from .columns import numeric_values, row_label
 from .options import OptionError
 
 log = logging.getLogger("fastnn")
@@ -71,6 +72,41 @@ def holdout(n_rows, fraction, seed, classes=None):
                          f"{fraction}; use a validation share of 0")
     return make_splits(n_rows, None, validation_fraction=fraction, stratify=classes,
                        seed=seed)[0]
+
+
+def weight_column(frame, name):
+    """The weights in column ``name`` (finite numbers >= 0, none missing)."""
+    if name not in frame.columns:
+        raise OptionError("weight", f"{{option}} {name!r} is not a column")
+    values = numeric_values(frame[name], name, trained=False)
+    bad = np.flatnonzero(np.isnan(values) | (values < 0))
+    if bad.size:
+        raise OptionError("weight", f"{{option}} column {name!r} has {values[bad[0]]} in "
+                                    f"{row_label(frame.index, bad[0])}: weights must be "
+                                    f"numbers >= 0")
+    return values
+
+
+def row_weights(n_rows, sample_weight, class_weights, codes):
+    """Per-row weights: ``sample_weight`` (None, or one finite weight >= 0 per row) times the
+    weight of each row's class (``class_weights`` None or per class, ``codes`` the rows'
+    classes); None when neither is given."""
+    if sample_weight is None and class_weights is None:
+        return None
+    weights = np.ones(n_rows)
+    if sample_weight is not None:
+        given = np.asarray(sample_weight, dtype=np.float64)
+        if given.shape != (n_rows,):
+            raise ValueError(f"sample_weight must hold one weight per row ({n_rows}), got shape "
+                             f"{given.shape}")
+        if not np.all(np.isfinite(given)) or np.any(given < 0):
+            raise ValueError("sample_weight must hold finite numbers >= 0")
+        weights *= given
+    if class_weights is not None:
+        weights *= class_weights[codes]
+    if not np.any(weights > 0):
+        raise ValueError("every row has weight 0")
+    return weights
 
 
 def callbacks_for(options, validated, extra=()):

@@ -55,17 +55,32 @@ class TabularModel:
         return f"TabularModel(target={self.target!r}, task={self.task!r}, {state})"
 
     # ------------------------------------------------------------------ training
-    def fit(self, data, *, callbacks=None, progress=None, verbose=0, sep=None):
+    def fit(self, data, *, sample_weight=None, class_weight=None, callbacks=None,
+            progress=None, verbose=0, sep=None):
         """Train on ``data`` (a DataFrame, a file path, an Arrow table, ...) and return self.
-        ``callbacks``, ``progress`` and ``verbose`` go to Sequential.fit; ``sep`` to the CSV
-        reader."""
+
+        ``sample_weight``: one weight per row of the table, or the name of a column that holds
+        them (that column is then not a feature); ``class_weight``: "balanced" or a mapping
+        label -> weight. ``callbacks``, ``progress`` and ``verbose`` go to Sequential.fit;
+        ``sep`` to the CSV reader.
+        """
         options = self.options
         seed = options.seed if options.seed is not None else fitting.fresh_seed()
         frame = as_frame(data, sep)
         source = os.path.basename(os.fspath(data)) if isinstance(data, (str, os.PathLike)) \
             else None
+        weight_name = sample_weight if isinstance(sample_weight, str) else None
+        if sample_weight is not None and weight_name is None:
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if sample_weight.shape != (len(frame),):
+                raise ValueError(f"sample_weight must hold one weight per row ({len(frame)}), "
+                                 f"got shape {sample_weight.shape}")
         frame = fitting.drop_columns(frame, options.drop)
-        frame, name, _ = fitting.select_target(frame, self.target)
+        frame, name, kept = fitting.select_target(frame, self.target)
+        if weight_name is not None:
+            sample_weight = fitting.weight_column(frame, weight_name)
+        elif sample_weight is not None:
+            sample_weight = sample_weight[kept]
         target_values = frame[name]
         task = self.task if self.task != "auto" else tasks.guess_task(target_values)
         loss = fitting.loss_for(task, options.loss)
@@ -79,8 +94,9 @@ class TabularModel:
                                            "rows (a validation share above 0)")
         if task == "regression":
             target = TargetEncoder.fit(target_values.iloc[train], task, loss)
+        ignored = list(options.drop) + ([weight_name] if weight_name else [])
         features = FeatureEncoder.fit(frame.iloc[train].drop(columns=[name]),
-                                      options.high_cardinality, options.max_levels, options.drop)
+                                      options.high_cardinality, options.max_levels, ignored)
         parts = {"train": features.transform(frame.iloc[train], options.dtype)}
         if len(val):
             parts["validation"] = features.transform(frame.iloc[val], options.dtype)
@@ -88,6 +104,11 @@ class TabularModel:
 
         used, defaulted = options.resolved(len(train), task, seed)
         network = build_network(used, target, len(train), input_dim=features.width)
+        class_weights = None if class_weight is None else target.class_weights(
+            codes[train], class_weight)
+        weights = fitting.row_weights(
+            len(train), None if sample_weight is None else sample_weight[train],
+            class_weights, None if codes is None else codes[train])
         fit_callbacks, stopper = fitting.callbacks_for(used, len(val) > 0, callbacks or ())
         X, y = parts["train"][0], target.encode(target_values.iloc[train])
         validation = None if not len(val) else (parts["validation"][0],
@@ -96,7 +117,7 @@ class TabularModel:
         try:
             network.fit(X, y, epochs=used.epochs, batch_size=used.batch_size,
                         validation_data=validation, callbacks=fit_callbacks, progress=progress,
-                        verbose=verbose)
+                        verbose=verbose, sample_weight=weights)
         except KeyboardInterrupt:
             interrupted = True  # fit stopped at a clean point and kept the best weights
         history = network.history
@@ -115,7 +136,8 @@ class TabularModel:
         elif options.threshold is not None and task == "binary":
             self.threshold = options.threshold
         self.settings = {**used.to_settings(), "lr": build_optimizer(used, len(train))[1],
-                         "task": task, "loss": loss, "defaulted": defaulted}
+                         "task": task, "loss": loss, "defaulted": defaulted,
+                         "class_weight": class_weight, "weight": weight_name}
         self.data_info = {"file": source, "train_rows": len(train), "validation_rows": len(val)}
         self.fit_report = {
             "task": task, "target": name, "loss": loss, "inputs": features.width,

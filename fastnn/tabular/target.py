@@ -16,6 +16,7 @@ import numpy as np
 
 from ..tasks import OUTPUT_ACTIVATION, TASKS
 from .columns import numeric_statistics, numeric_values, shown
+from .options import OptionError
 
 DEFAULT_THRESHOLD = {"bce": 0.5, "hinge": 0.0}
 
@@ -106,6 +107,40 @@ class TargetEncoder:
         if self.loss == "cce":
             return np.eye(len(self.classes))[codes]
         return codes.astype(np.float64)
+
+    def class_weights(self, codes, class_weight):
+        """Per-class weights: "balanced" is n / (k x rows of the class) over ``codes`` (the
+        training rows' classes, scikit-learn's rule); a mapping gives label -> weight (labels as
+        they are or as text), 1 for a class it leaves out."""
+        if self.task == "regression":
+            raise OptionError("class_weight", "{option} needs a classification target")
+        k = len(self.classes)
+        if isinstance(class_weight, str):
+            if class_weight != "balanced":
+                raise OptionError("class_weight", f"{{option}} must be 'balanced' or a mapping "
+                                                  f"of label to weight, got {class_weight!r}")
+            counts = np.bincount(codes, minlength=k).astype(np.float64)
+            with np.errstate(divide="ignore"):
+                return np.where(counts > 0, codes.size / (k * counts), 1.0)
+        if not isinstance(class_weight, dict):
+            raise OptionError("class_weight", f"{{option}} must be 'balanced' or a mapping of "
+                                              f"label to weight, got "
+                                              f"{type(class_weight).__name__}")
+        weights = np.ones(k)
+        by_text = {str(c): i for i, c in enumerate(self.classes)}
+        for label, weight in class_weight.items():
+            index = self.classes.index(label) if label in self.classes else by_text.get(
+                str(label))
+            if index is None:
+                raise OptionError("class_weight", f"{{option}} names the label {label!r}, which "
+                                                  f"is not a class of the target {self.name!r} "
+                                                  f"({self.classes})")
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) \
+                    or not np.isfinite(weight) or weight < 0:
+                raise OptionError("class_weight", f"{{option}}: the weight of {label!r} must be "
+                                                  f"a finite number >= 0, got {weight!r}")
+            weights[index] = float(weight)
+        return weights
 
     def probabilities(self, outputs):
         """Class probabilities, one column per class; ValueError for a hinge or regression
