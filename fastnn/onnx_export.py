@@ -11,7 +11,8 @@ onnxruntime lacks double kernels for several activations), opset OPSET:
     PReLU                PRelu(x, alpha)
     Maxout               Gemm over every piece, Reshape to (rows, units, pieces), ReduceMax
     activations          Sigmoid, Tanh, Relu, LeakyRelu, Elu, Selu (fastnn's constants),
-                         Softplus, Softmax (over each row), step as x >= 0
+                         Softplus, Softmax (over each row), Gelu (exact or tanh), SiLU as
+                         x * Sigmoid(x), step as x >= 0
 
 A Sequential model has one input "X" (rows, input_dim) and one output "Y", what predict gives.
 
@@ -99,6 +100,10 @@ def _activation(g, x, name):
               "softplus": ("Softplus", {}), "softmax": ("Softmax", {"axis": -1})}
     if name == "linear":
         return x
+    if name in ("gelu", "gelu_tanh"):
+        return g.op("Gelu", [x], approximate="tanh" if name == "gelu_tanh" else "none")
+    if name == "silu":
+        return g.op("Mul", [x, g.op("Sigmoid", [x])])
     if name == "step":
         at_least = g.op("GreaterOrEqual", [x, g.const("zero", 0.0)])
         return g.op("Cast", [at_least], to=g.elem_type())
