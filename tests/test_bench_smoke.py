@@ -23,7 +23,7 @@ def run(args, **kwargs):
 
 def test_every_benchmark_runs_once_at_tiny_size():
     out = run(["-m", "pytest", "bench", "--bench-scale", "tiny", "--benchmark-disable", "-q",
-               "-p", "no:cacheprovider", "-rs"])
+               "-p", "no:cacheprovider", "-n", "0", "-rs"])
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     assert " passed" in out.stdout
 
