@@ -3,11 +3,9 @@ delimiters, quoting, line endings, column names, column types, huge and tiny num
 cells; and arrays of any dtype and value through Sequential.fit and predict.
 
 Allowed: success (then the model file loads, and predicting the same table succeeds or says why
-in one line), or one line and exit 2 (a ValueError from the library), with nothing created and the input unchanged. Never another
-exception, a traceback, a warning, or more than MEMORY_BOUND of allocations. Cases that still
-fail because of code outside the loader are kept out of the generated tables and listed in
-KNOWN_FAILURES, each with its reproducer marked xfail(strict=True): when it is fixed the
-reproducer passes, the mark fails, and its values go back into the strategies.
+in one line), or one line and exit 2 (a ValueError from the library), with nothing created and
+the input unchanged. Never another exception, a traceback, a warning, or more than MEMORY_BOUND
+of allocations. The failures found earlier keep their reproducers as tests (FIXED, below).
 """
 
 import csv
@@ -215,22 +213,10 @@ def binary_labels_checked(folder):
         model.fit(np.ones((4, 2)), np.array([0, 2, 0, 2]))
 
 
-KNOWN_FAILURES = [
-    # none: the table failures were fixed by the tabular preprocessing (fastnn.tabular), the
-    # array ones by the engine's input checks
-]
-# Reproducers of failures that are fixed, kept as tests.
+# Reproducers of the failures found before these fuzzers ran clean, kept as tests.
 FIXED = [overflowing_statistics, overflow_when_predicting, infinity_named_by_column_and_row,
          duplicate_names_after_stripping, val_split_nan, complex_inputs_refused,
          binary_labels_checked]
-
-
-@pytest.mark.parametrize("reproduce", [
-    pytest.param(case[2], id=case[0],
-                 marks=pytest.mark.xfail(strict=True, reason=f"to be fixed in {case[1]}"))
-    for case in KNOWN_FAILURES])
-def test_known_failure(tmp_path, reproduce):
-    reproduce(tmp_path)
 
 
 @pytest.mark.parametrize("reproduce", FIXED, ids=lambda f: f.__name__)
