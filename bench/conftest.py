@@ -1,6 +1,6 @@
 """Options and fixtures of the benchmark suites (run by hand: ``python -m pytest bench``).
 
-    --bench-scale full|quick|tiny   workload sizes (default full, BENCHMARKS.md's)
+    --bench-scale full|quick|tiny   workload sizes (default full)
     --bench-rounds N                timed rounds per benchmark (default 5)
 
 Implementations that cannot run a workload here are skipped with the reason.
@@ -20,7 +20,7 @@ from bench.implementations import Unavailable, make  # noqa: E402
 def pytest_addoption(parser):
     group = parser.getgroup("fastnn benchmarks")
     group.addoption("--bench-scale", default="full", choices=list(wl.SCALES),
-                    help="workload sizes: full (BENCHMARKS.md), quick (20%% of the rows), "
+                    help="workload sizes: full, quick (20%% of the rows), "
                          "tiny (smoke test)")
     group.addoption("--bench-rounds", type=int, default=5, help="timed rounds per benchmark")
 

@@ -8,8 +8,8 @@ from .first_run import saved_section as saved_first_run_section
 from .implementations import IMPLEMENTATIONS, implementation_class
 
 SCALE_NOTE = {
-    "full": "the sizes BENCHMARKS.md defines",
-    "quick": "20% of the rows BENCHMARKS.md defines (a shorter run; per-epoch times scale "
+    "full": "the full workload sizes (bench/workloads.py)",
+    "quick": "20% of the full sizes' rows (a shorter run; per-epoch times scale "
              "roughly linearly with the rows, ratios are what to compare)",
     "tiny": "256 rows per workload (the smoke-test size: timings mean nothing)",
 }
@@ -80,7 +80,7 @@ def method_section(results):
   The optimizers use PyTorch's formulas and the same settings in every implementation.
 - FLOPs of an epoch count the matrix products: per dense layer and row 2 n_in n_out for the
   forward product, as many for dW and for dx, except dx of the first layer (the input needs no
-  gradient; BENCHMARKS.md counted it too, which gives 84.4 instead of 60.4 GFLOP for B3).
+  gradient; counting it too would give 84.4 instead of 60.4 GFLOP for B3).
   GFLOP/s is that count over the median epoch; the GEMM peak is the best float32
   {results['gemm']['size']}x{results['gemm']['size']} product rate measured in the same run
   (NumPy {results['gemm']['numpy']:.0f} GFLOP/s, Numba's np.dot
@@ -283,7 +283,7 @@ def write_report(results, md_path):
     parts = ["# Benchmarks: fastnn against its peers",
              f"Written by `python -m bench.report` ({results['scale']} sizes, "
              f"{results['repeats']} repeats). Workloads, peers and targets: "
-             "BENCHMARKS.md (in the project's shared notes); the code: `bench/`.",
+             "bench/workloads.py and the sections below; the code: `bench/`.",
              targets_section(results), training_summary(results),
              png and f"![epoch time relative to the fastest peer, and the width sweep]"
                      f"({os.path.basename(png)})",

@@ -133,7 +133,7 @@ BY_ID = {w.id: w for w in TRAINING}
 SWEEP_BASE = replace(B2, id="W", title="width sweep")
 SWEEP_WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024)
 
-# Rows per workload at each scale: "full" is BENCHMARKS.md's, "tiny" is for the smoke tests.
+# Rows per workload at each scale: "full" is the defined size, "tiny" is for the smoke tests.
 SCALES = {"full": None, "quick": 0.2, "tiny": 256}
 
 

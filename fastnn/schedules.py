@@ -8,29 +8,11 @@ gives the rate of update ``t`` (0-based) from the same kernel.
     fn.SGD(learning_rate=fn.schedules.CyclicLR(base_lr=1e-3, max_lr=6e-3, step_size=200))
 """
 
-import math
 
 import numpy as np
 
+from .checks import number as checked_number
 from .kernels import schedules as _k
-
-
-def checked_number(name, value, low=None, high=None, low_open=False, high_open=False):
-    """``value`` as a float, or ValueError naming ``name`` when it is not a finite number in
-    the interval given (open at an end when ``*_open``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    value = float(value)
-    too_low = low is not None and (value <= low if low_open else value < low)
-    too_high = high is not None and (value >= high if high_open else value > high)
-    if too_low or too_high:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        lo = "-inf" if low is None else f"{low:g}"
-        hi = "inf" if high is None else f"{high:g}"
-        raise ValueError(f"{name} must be in {left}{lo}, {hi}{right}, got {value!r}")
-    return value
 
 
 def checked_step(step, steps_per_epoch, step_name="step"):
