@@ -1,8 +1,8 @@
 """Learning-rate schedule kernels: the rate of update t of a run, evaluated inside the loop.
 
 ``t`` is the number of updates made before this one (0 for the first update of a run);
-per-epoch schedules use the epoch number e = t // steps_per_epoch + 1 (the first epoch is 1). ``spec`` holds the schedule's parameters (its class in
-fastnn.schedules writes it):
+per-epoch schedules use the epoch number e = t // steps_per_epoch + 1 (the first epoch is 1).
+``spec`` holds the schedule's parameters (its class in fastnn.schedules writes it):
 
     CONSTANT      [lr]                                   lr
     TIME_DECAY    [lr0, k]                               lr0 / (1 + k t)
