@@ -7,6 +7,7 @@ import warnings
 
 import fastnn as fn
 import numpy as np
+from fastnn import compile_cache
 from fastnn.tabular.fitting import TrainingDiverged
 from fastnn.tasks import MAIN_METRIC
 
@@ -139,11 +140,10 @@ def run(data_path, settings, display):
         plot.require_matplotlib()
     own = {name: settings.pop(name) for name in NOT_OPTIONS}
     model = fn.TabularModel(target=own["target"], task=own["task"], **settings)
-    if not fn.kernels_cached():
-        display.note("compiling fastnn's kernels for their first use (about 15 s, once: they "
-                     "are cached on disk for later runs)")
-    interrupted = fit(model, data_path, {"sep": own["sep"], "sample_weight": own["weight"],
-                                         "class_weight": own["class_weight"]}, display)
+    # A note only when Numba actually starts compiling, with this CPU's measured estimate.
+    with compile_cache.note_compiling(display.note, settings["dtype"]):
+        interrupted = fit(model, data_path, {"sep": own["sep"], "sample_weight": own["weight"],
+                                             "class_weight": own["class_weight"]}, display)
     report = model.fit_report
     message = stop_message(model, out)
     model.save(out)
