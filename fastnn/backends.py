@@ -4,7 +4,9 @@
 Each backend has the same three operations over a built, checked model:
 
     trainer(model, X, Y, W, batch_size, drop_last, monitor_layers)   an EpochTrainer for one fit
-    predict(model, X, chunk)          the network's output for every row of X (checked arrays)
+    predict(model, X, chunk)          the network's output for every row of X (checked arrays),
+                                      ``chunk`` (>= 1) rows at a time; safe to call from
+                                      several threads at once
     gradients(model, X, Y, W)         the mean loss's gradient over all rows into model.grads;
                                       returns the loss
 
@@ -24,6 +26,34 @@ from .kernels.dense import BLAS_MIN_ROWS
 from .kernels.network import Network
 
 
+class InferenceWorkspaces:
+    """The activation workspaces of one plan's predictions on the CPU: a free list, so that
+    calls in flight at the same time (predict releases the GIL) each hold their own, and a
+    sequence of calls reuses one. ``take(rows)`` gives (capacity, ops, acts): a free workspace
+    for chunks of up to ``capacity`` >= ``rows`` rows (a larger one serves any smaller chunk),
+    or a new one; ``give`` returns it. list.pop and list.append are atomic, so no lock."""
+
+    def __init__(self, plan, dtype):
+        self.plan = plan
+        self.dtype = dtype
+        self.opf = plan.opf
+        self.n_out = plan.n_out
+        self._free = []
+
+    def take(self, rows):
+        try:
+            entry = self._free.pop()
+        except IndexError:
+            entry = None
+        if entry is None or entry[0] < rows:
+            ops, _, size = self.plan.tables(rows)
+            entry = (rows, ops, np.empty(size, dtype=self.dtype))
+        return entry
+
+    def give(self, entry):
+        self._free.append(entry)
+
+
 class CpuBackend:
     name = "cpu"
 
@@ -34,20 +64,25 @@ class CpuBackend:
 
     def predict(self, model, X, chunk):
         n = X.shape[0]
-        chunk = max(1, min(int(chunk), n))
-        fields = model.inference_workspace(chunk)
-        out = np.empty((n, model.plan.n_out), dtype=model.dtype)
+        chunk = min(chunk, n)
+        workspaces = model.inference_workspaces()
+        capacity, ops, acts = entry = workspaces.take(chunk)
+        opf, params, state = workspaces.opf, model.params, model.state
+        out = np.empty((n, workspaces.n_out), dtype=model.dtype)
         if chunk < BLAS_MIN_ROWS:  # no product reaches BLAS: no thread policy, one call
-            finite = inference_kernels.predict_checked(X, fields, chunk, out)
+            finite = inference_kernels.predict_checked(X, ops, opf, params, state, acts, chunk,
+                                                       out)
         else:  # one call per chunk, each on the BLAS thread setting (threads.py)
             chooser = threads.ChunkThreads(model, chunk)
             finite = True
             for start in range(0, n, chunk):
                 with chooser.chunk(min(chunk, n - start) / chunk):
                     finite = inference_kernels.predict_checked(
-                        X[start:start + chunk], fields, chunk, out[start:start + chunk])
+                        X[start:start + chunk], ops, opf, params, state, acts, chunk,
+                        out[start:start + chunk])
                 if not finite:
                     break
+        workspaces.give(entry)
         if not finite:
             raise ValueError("X contains NaN or infinite values")
         return out

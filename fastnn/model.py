@@ -13,7 +13,7 @@ import numpy as np
 from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
-from .backends import backend_for
+from .backends import InferenceWorkspaces, backend_for
 from .checks import callable_or_none, non_negative_int, positive_int
 from .kernels import inference as inference_kernels
 from .kernels import losses as loss_kernels
@@ -352,10 +352,13 @@ class Sequential:
     # ----------------------------------------------------------------- inference
     def predict(self, X, batch_size=PREDICT_CHUNK, verbose=0):
         """The network's output for every row of X: an array (n, output units). ``verbose``
-        is accepted as Keras takes it (0, 1, 2 or "auto") and prints nothing."""
-        _check_verbosity(verbose)
-        X = self._prediction_inputs(X)
-        return self.backend.predict(self, X, positive_int("batch_size", batch_size))
+        is accepted as Keras takes it (0, 1, 2 or "auto") and prints nothing. Threads may
+        call it on one model at the same time (on the CPU it runs without the GIL)."""
+        if not (type(verbose) is int and verbose == 0 and type(batch_size) is int
+                and batch_size > 0):  # else not the common call: check both
+            _check_verbosity(verbose)
+            batch_size = positive_int("batch_size", batch_size)
+        return self.backend.predict(self, self._prediction_inputs(X), batch_size)
 
     def _prediction_inputs(self, X):
         """X as the kernels take it. The common case, a C-contiguous array of the model's dtype
@@ -363,23 +366,18 @@ class Sequential:
         compiled code by the backend); anything else goes through the full checks."""
         plan = self.plan
         if (type(X) is np.ndarray and plan is not None and X.ndim == 2
-                and X.dtype == self.dtype and X.shape[1] == plan.n_in and X.shape[0] > 0
+                and X.dtype is self.dtype and X.shape[1] == plan.n_in and X.shape[0] > 0
                 and X.flags.c_contiguous):
             return X
         return self._inputs(X)
 
-    def inference_workspace(self, rows):
-        """The fields of a Network (a plain tuple, as predict_checked takes it) for chunks of up
-        to ``rows`` rows: kept between calls and grown when a larger chunk comes (a workspace
-        serves any smaller chunk). Inference writes no gradient, so grads and deltas are the
-        params and the activation workspace themselves."""
+    def inference_workspaces(self):
+        """The CPU backend's InferenceWorkspaces (fastnn/backends.py) for the current plan,
+        made at the first prediction after each build."""
         cached = self._inference
-        if cached is None or cached[0] is not self.plan or cached[1] < rows:
-            ops, opf, size = self.plan.tables(rows)
-            acts = np.empty(size, dtype=self.dtype)
-            fields = tuple(Network(ops, opf, self.params, self.params, self.state, acts, acts))
-            cached = self._inference = (self.plan, rows, fields)
-        return cached[2]
+        if cached is None or cached.plan is not self.plan:
+            cached = self._inference = InferenceWorkspaces(self.plan, self.dtype)
+        return cached
 
     def evaluate(self, X, y, batch_size=PREDICT_CHUNK, verbose=0, sample_weight=None):
         """{"loss": mean loss, metric: value, ...} on (X, y) with the current weights; with

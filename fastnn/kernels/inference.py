@@ -1,16 +1,23 @@
-"""Prediction with the input check done in compiled code.
+"""Prediction with the input check done in compiled code, without holding the GIL.
 
 ``predict_checked`` returns False, computing nothing, when X holds a NaN or an infinity;
 otherwise it runs ``predict_rows`` (the forward pass a chunk of rows at a time) and returns
 True. Checking here costs one vectorised pass over X instead of NumPy's temporary arrays,
 which matters for the one-row predictions of a service (a few microseconds each). For the same
-reason it takes the Network's fields as a plain tuple (Numba checks the types of a plain tuple's
-items in C, of a namedtuple's in Python) and makes the Network record itself.
+reason it takes the Network's buffers as separate arguments (the dispatcher types plain array
+arguments faster than a tuple of them) and makes the Network record itself: inference writes
+no gradient, so the record's grads and deltas are the params and the activation workspace.
+
+``predict_checked`` releases the GIL while it runs, so Python threads that predict at the same
+time run in parallel; each needs its own ``acts`` workspace.
 """
 
 import math
 
-from ._jit import kernel
+import numba
+
+from ..compile_cache import register
+from ._jit import FASTMATH, kernel
 from .network import Network
 from .training import predict_rows
 
@@ -26,11 +33,13 @@ def all_finite(x):
     return math.isfinite(total)
 
 
-@kernel
-def predict_checked(x_all, network_fields, chunk, out_all):
-    """out_all = the network's output for every row of x_all (``network_fields`` the fields of a
-    Network, in order); False (and nothing computed) when x_all is not all finite."""
+@register
+@numba.njit(fastmath=FASTMATH, error_model="numpy", nogil=True)
+def predict_checked(x_all, ops, opf, params, state, acts, chunk, out_all):
+    """out_all = the output of the network (the plan's ``ops``/``opf`` tables over ``params``
+    and ``state``, ``acts`` sized for ``chunk`` rows) for every row of x_all, ``chunk`` rows
+    at a time; False (and nothing computed) when x_all is not all finite."""
     if not all_finite(x_all):
         return False
-    predict_rows(x_all, Network(*network_fields), chunk, out_all)
+    predict_rows(x_all, Network(ops, opf, params, params, state, acts, acts), chunk, out_all)
     return True

@@ -1,0 +1,105 @@
+"""Sequential.predict on the CPU: the fast path for arrays that need no conversion checks them
+as the full path does, and threads predicting on one model at the same time (the compiled
+kernel runs without the GIL) get the results of the same calls made one after another."""
+
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import fastnn as fn
+from fastnn.kernels import inference
+
+N_IN = 5
+THREADS = 6
+
+
+@pytest.fixture(scope="module")
+def model():
+    """A 5-12(tanh)-7(relu)-3(softmax) network and a reference: its forward pass in float64
+    NumPy from the same weights."""
+    net = fn.Sequential([fn.Dense(12, activation="tanh"), fn.Dense(7, activation="relu"),
+                         fn.Dense(3, activation="softmax")], input_dim=N_IN, seed=3)
+
+    def reference(X):
+        h = np.asarray(X, dtype=np.float64)
+        for layer, f in zip(net.layers, (np.tanh, lambda z: np.maximum(z, 0.0), None)):
+            h = h @ layer.kernel.astype(np.float64) + layer.bias
+            if f is None:
+                h = np.exp(h - h.max(axis=1, keepdims=True))
+                h /= h.sum(axis=1, keepdims=True)
+            else:
+                h = f(h)
+        return h
+
+    return net, reference
+
+
+ROWS = np.random.default_rng(0).standard_normal((40, N_IN)).astype(np.float32)
+
+
+@pytest.mark.parametrize("X", [
+    ROWS[:1],                                   # the fast path: one row
+    ROWS,                                       # the fast path: several chunks
+    ROWS[0],                                    # one row given as a 1-D array
+    ROWS[:3].astype(np.float64),                # converted to float32
+    np.asfortranarray(ROWS[:9]),                # not C-contiguous: copied
+    ROWS[::2],                                  # a strided view: copied
+    ROWS[:2].tolist(),                          # a list
+], ids=["one-row", "many-rows", "1-D", "float64", "fortran", "strided", "list"])
+def test_every_input_form_gives_the_numpy_forward_pass(model, X):
+    net, reference = model
+    expected = reference(np.atleast_2d(np.asarray(X, dtype=np.float32)))
+    np.testing.assert_allclose(net.predict(X, batch_size=16), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("X, match", [
+    (np.array([[0.0, 1.0, np.nan, 0.0, 0.0]], dtype=np.float32), "NaN or infinite"),
+    (np.array([[0.0, np.inf, 0.0, 0.0, 0.0]], dtype=np.float32), "NaN or infinite"),
+    (np.vstack([ROWS, [[0.0, 0.0, 0.0, 0.0, -np.inf]]]).astype(np.float32), "NaN or infinite"),
+    (np.ones((1, N_IN + 1), dtype=np.float32), "6 feature column"),
+    (np.ones((0, N_IN), dtype=np.float32), "no rows"),
+    (np.ones((1, N_IN, 1), dtype=np.float32), "2-D"),
+    (np.full((1, N_IN), 1e300), "NaN or infinite"),  # too large for float32
+])
+def test_bad_arrays_are_refused_on_the_fast_path_too(model, X, match):
+    with pytest.raises(ValueError, match=match):
+        model[0].predict(X)
+
+
+@pytest.mark.parametrize("verbose, batch_size, match", [
+    (True, 32, "verbose"), (3, 32, "verbose"), (0, 0, "batch_size"), (0, 2.5, "batch_size"),
+    (0, True, "batch_size"),
+])
+def test_bad_options_are_refused(model, verbose, batch_size, match):
+    with pytest.raises(ValueError, match=match):
+        model[0].predict(ROWS[:1], batch_size=batch_size, verbose=verbose)
+
+
+def test_the_inference_kernel_releases_the_gil():
+    assert inference.predict_checked.targetoptions.get("nogil") is True
+
+
+def test_concurrent_predictions_equal_sequential_ones(model):
+    """THREADS threads, switching as often as Python allows, each predicting one row at a time
+    and 4000-row arrays in chunks of 8, 64 and 1024 rows on the same model, all at once (calls
+    that shared a workspace would overwrite each other's activations)."""
+    net = model[0]
+    rows = [ROWS[i:i + 1] for i in range(ROWS.shape[0])]
+    many = np.random.default_rng(1).standard_normal((THREADS, 4000, N_IN)).astype(np.float32)
+
+    def work(i):
+        return ([net.predict(row) for row in rows[i::THREADS]]
+                + [net.predict(many[i], batch_size=size) for size in (8, 64, 1024)])
+
+    sequential = [work(i) for i in range(THREADS)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        with ThreadPoolExecutor(THREADS) as pool:
+            concurrent = list(pool.map(work, range(THREADS)))
+    finally:
+        sys.setswitchinterval(interval)
+    for got, expected in zip(concurrent, sequential):
+        assert [a.tobytes() for a in got] == [b.tobytes() for b in expected]
