@@ -10,48 +10,18 @@ Each backend has the same three operations over a built, checked model:
     gradients(model, X, Y, W)         the mean loss's gradient over all rows into model.grads;
                                       returns the loss
 
-``CpuBackend`` runs the compiled kernels of fastnn/kernels; ``CudaBackend`` those of fastnn/cuda,
-which it imports only when a model is moved to "cuda" (so ``import fastnn`` never imports
-numba.cuda).
+``CpuBackend`` runs the compiled kernels of fastnn/kernels (predict: fastnn/inference.py);
+``CudaBackend`` those of fastnn/cuda, which it imports only when a model is moved to "cuda" (so
+``import fastnn`` never imports numba.cuda).
 """
 
 import numpy as np
 
-from . import threads
 from .cuda.device import resolve_device
-from .kernels import inference as inference_kernels
+from .inference import predict as cpu_predict
 from .kernels import losses as loss_kernels
 from .kernels import training as train_kernels
-from .kernels.dense import BLAS_MIN_ROWS
 from .kernels.network import Network
-
-
-class InferenceWorkspaces:
-    """The activation workspaces of one plan's predictions on the CPU: a free list, so that
-    calls in flight at the same time (predict releases the GIL) each hold their own, and a
-    sequence of calls reuses one. ``take(rows)`` gives (capacity, ops, acts): a free workspace
-    for chunks of up to ``capacity`` >= ``rows`` rows (a larger one serves any smaller chunk),
-    or a new one; ``give`` returns it. list.pop and list.append are atomic, so no lock."""
-
-    def __init__(self, plan, dtype):
-        self.plan = plan
-        self.dtype = dtype
-        self.opf = plan.opf
-        self.n_out = plan.n_out
-        self._free = []
-
-    def take(self, rows):
-        try:
-            entry = self._free.pop()
-        except IndexError:
-            entry = None
-        if entry is None or entry[0] < rows:
-            ops, _, size = self.plan.tables(rows)
-            entry = (rows, ops, np.empty(size, dtype=self.dtype))
-        return entry
-
-    def give(self, entry):
-        self._free.append(entry)
 
 
 class CpuBackend:
@@ -63,29 +33,7 @@ class CpuBackend:
         return CpuTrainer(model, X, Y, W, batch_size, drop_last, monitor_layers)
 
     def predict(self, model, X, chunk):
-        n = X.shape[0]
-        chunk = min(chunk, n)
-        workspaces = model.inference_workspaces()
-        capacity, ops, acts = entry = workspaces.take(chunk)
-        opf, params, state = workspaces.opf, model.params, model.state
-        out = np.empty((n, workspaces.n_out), dtype=model.dtype)
-        if chunk < BLAS_MIN_ROWS:  # no product reaches BLAS: no thread policy, one call
-            finite = inference_kernels.predict_checked(X, ops, opf, params, state, acts, chunk,
-                                                       out)
-        else:  # one call per chunk, each on the BLAS thread setting (threads.py)
-            chooser = threads.ChunkThreads(model, chunk)
-            finite = True
-            for start in range(0, n, chunk):
-                with chooser.chunk(min(chunk, n - start) / chunk):
-                    finite = inference_kernels.predict_checked(
-                        X[start:start + chunk], ops, opf, params, state, acts, chunk,
-                        out[start:start + chunk])
-                if not finite:
-                    break
-        workspaces.give(entry)
-        if not finite:
-            raise ValueError("X contains NaN or infinite values")
-        return out
+        return cpu_predict(model, X, chunk)
 
     def gradients(self, model, X, Y, W):
         ops, opf, workspace = model.plan.tables(X.shape[0])

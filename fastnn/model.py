@@ -13,8 +13,9 @@ import numpy as np
 from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
-from .backends import InferenceWorkspaces, backend_for
+from .backends import backend_for
 from .checks import callable_or_none, non_negative_int, positive_int
+from .inference import InferenceWorkspaces
 from .kernels import inference as inference_kernels
 from .kernels import losses as loss_kernels
 from .kernels.network import Network
@@ -372,7 +373,7 @@ class Sequential:
         return self._inputs(X)
 
     def inference_workspaces(self):
-        """The CPU backend's InferenceWorkspaces (fastnn/backends.py) for the current plan,
+        """The CPU backend's InferenceWorkspaces (fastnn/inference.py) for the current plan,
         made at the first prediction after each build."""
         cached = self._inference
         if cached is None or cached.plan is not self.plan:

@@ -153,6 +153,12 @@ class SharedLimit:
 _limited = SharedLimit()
 
 
+def limited(count):
+    """``with limited(count):`` runs the body with the BLAS on ``count`` threads (None: as
+    configured), sharing the process's setting with concurrent calls (``SharedLimit``)."""
+    return _limited(count)
+
+
 class ThreadChoice:
     """For one product shape: the seconds per batch of each setting (1 thread, or None: as
     configured; a running average for the setting in use, the latest try for the other) and

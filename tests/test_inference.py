@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import fastnn as fn
+from fastnn import threads
 from fastnn.kernels import inference
 
 N_IN = 5
@@ -103,3 +104,36 @@ def test_concurrent_predictions_equal_sequential_ones(model):
         sys.setswitchinterval(interval)
     for got, expected in zip(concurrent, sequential):
         assert [a.tobytes() for a in got] == [b.tobytes() for b in expected]
+
+
+@pytest.fixture
+def wide():
+    """A 512-64(relu)-3 network (enough work per chunk of 16 rows to split by rows), 100 rows,
+    and the thread setting restored afterwards."""
+    saved = threads.get_num_threads()
+    net = fn.Sequential([fn.Dense(64, activation="relu"), fn.Dense(3)], input_dim=512, seed=1)
+    X = np.random.default_rng(2).standard_normal((100, 512)).astype(np.float32)
+    yield net, X
+    threads.set_num_threads(saved)
+
+
+def test_row_parallel_results_do_not_depend_on_the_number_of_threads(wide):
+    net, X = wide
+    dense = net.layers
+    expected = np.maximum(X @ dense[0].kernel + dense[0].bias, 0.0) @ dense[1].kernel \
+        + dense[1].bias
+    outputs = {}
+    for count in (1, 2, 3):
+        threads.set_num_threads(count)
+        outputs[count] = net.predict(X, batch_size=16)
+        np.testing.assert_allclose(outputs[count], expected, rtol=1e-4, atol=1e-4)
+    assert outputs[2].tobytes() == outputs[3].tobytes()
+
+
+def test_a_bad_row_in_a_late_chunk_stops_the_row_parallel_path(wide):
+    net, X = wide
+    threads.set_num_threads(2)
+    X = X.copy()
+    X[-1, 7] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        net.predict(X, batch_size=16)

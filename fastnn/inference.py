@@ -1,0 +1,143 @@
+"""Prediction on the CPU: the compiled forward pass (fastnn/kernels/inference.py) over the rows
+of a checked array, a chunk of rows per call, in one thread or several.
+
+The compiled call releases the GIL, so both Python threads that predict at the same time and
+the row-parallel path below run on several cores. Each call in flight holds its own activation
+workspace (``InferenceWorkspaces``).
+
+    predict(model, X, chunk)   the network's output for every row of X, ``chunk`` rows at a time
+
+Small predictions (fewer rows than one chunk, or too little work per chunk to share: fewer than
+``threads.BLAS_SPLIT`` multiply-adds) run in the calling thread, each chunk's products on the
+BLAS thread setting of fastnn/threads.py. Larger ones are split by rows: ``workers`` threads
+(the calling one included; the thread setting's count, or the BLAS's configured threads) each
+take the next chunk until none is left, every product on one BLAS thread. A thread that the
+machine's other work holds up then delays the others by at most one chunk, where a product
+split by the BLAS waits for its slowest thread at every product. The chunks are the same
+whichever thread runs them, so the row-parallel results do not depend on the number of
+workers or on the order in which they ran.
+"""
+
+import threading
+
+import numpy as np
+
+from . import threads
+from .kernels.dense import BLAS_MIN_ROWS
+from .kernels.inference import predict_checked
+
+
+class InferenceWorkspaces:
+    """The activation workspaces of one plan's predictions: a free list, so that calls in
+    flight at the same time each hold their own and a sequence of calls reuses one.
+    ``take(rows)`` gives (capacity, ops, acts): a free workspace for chunks of up to
+    ``capacity`` >= ``rows`` rows (a larger one serves any smaller chunk), or a new one;
+    ``give`` returns it. list.pop and list.append are atomic, so no lock is needed."""
+
+    def __init__(self, plan, dtype):
+        self.plan = plan
+        self.dtype = dtype
+        self.opf = plan.opf
+        self.n_out = plan.n_out
+        self.multiply_adds = sum(int(np.prod(shape)) for offsets in plan.param_offsets
+                                 for name, (_, shape) in offsets.items() if name == "kernel")
+        self._free = []
+
+    def take(self, rows):
+        try:
+            entry = self._free.pop()
+        except IndexError:
+            entry = None
+        if entry is None or entry[0] < rows:
+            ops, _, size = self.plan.tables(rows)
+            entry = (rows, ops, np.empty(size, dtype=self.dtype))
+        return entry
+
+    def give(self, entry):
+        self._free.append(entry)
+
+
+def workers_for(workspaces, n, chunk):
+    """How many threads predict ``n`` rows in chunks of ``chunk``: one for a single chunk or
+    too little work per chunk, else the thread setting's count (the BLAS's configured threads
+    when it names none), at most one per chunk."""
+    if chunk >= n or chunk * workspaces.multiply_adds <= threads.BLAS_SPLIT:
+        return 1
+    setting = threads.get_num_threads()
+    count = setting if isinstance(setting, int) else threads.configured_threads()
+    return min(count, -(-n // chunk))
+
+
+def predict(model, X, chunk):
+    """The network's output (a new array) for every row of the checked array X; a ValueError
+    when X holds a NaN or an infinity."""
+    n = X.shape[0]
+    chunk = min(chunk, n)
+    workspaces = model.inference_workspaces()
+    out = np.empty((n, workspaces.n_out), dtype=model.dtype)
+    if chunk < BLAS_MIN_ROWS:  # no product reaches BLAS: no thread policy, one call
+        entry = workspaces.take(chunk)
+        finite = predict_checked(X, entry[1], workspaces.opf, model.params, model.state,
+                                 entry[2], chunk, out)
+        workspaces.give(entry)
+    else:
+        workers = workers_for(workspaces, n, chunk)
+        run = _in_threads if workers > 1 else _in_this_thread
+        finite = run(model, workspaces, X, chunk, out, workers)
+    if not finite:
+        raise ValueError("X contains NaN or infinite values")
+    return out
+
+
+def _chunk(model, workspaces, entry, X, start, chunk, out):
+    return predict_checked(X[start:start + chunk], entry[1], workspaces.opf, model.params,
+                           model.state, entry[2], chunk, out[start:start + chunk])
+
+
+def _in_this_thread(model, workspaces, X, chunk, out, workers):
+    """One call per chunk, each on the BLAS thread setting (fastnn/threads.py)."""
+    n = X.shape[0]
+    entry = workspaces.take(chunk)
+    chooser = threads.ChunkThreads(model, chunk)
+    finite = True
+    for start in range(0, n, chunk):
+        with chooser.chunk(min(chunk, n - start) / chunk):
+            finite = _chunk(model, workspaces, entry, X, start, chunk, out)
+        if not finite:
+            break
+    workspaces.give(entry)
+    return finite
+
+
+def _in_threads(model, workspaces, X, chunk, out, workers):
+    """The chunks shared by ``workers`` threads (this one and workers - 1 started here), each
+    taking the next until none is left, with the BLAS on one thread."""
+    starts = iter(range(0, X.shape[0], chunk))
+    claim = threading.Lock()
+    failures = []  # a non-finite chunk (False) or an exception; either stops every worker
+
+    def work():
+        entry = workspaces.take(chunk)
+        try:
+            while not failures:
+                with claim:
+                    start = next(starts, None)
+                if start is None:
+                    break
+                if not _chunk(model, workspaces, entry, X, start, chunk, out):
+                    failures.append(False)
+        except BaseException as exc:  # re-raised in the calling thread
+            failures.append(exc)
+        workspaces.give(entry)
+
+    with threads.limited(1):
+        helpers = [threading.Thread(target=work, daemon=True) for _ in range(workers - 1)]
+        for helper in helpers:
+            helper.start()
+        work()
+        for helper in helpers:
+            helper.join()
+    for failure in failures:
+        if isinstance(failure, BaseException):
+            raise failure
+    return not failures
