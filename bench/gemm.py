@@ -14,8 +14,15 @@ def _numba_dot():
     return dot_into
 
 
-def gemm_gflops(size=2048, repeats=5):
-    """{"numpy": GFLOP/s, "numba": GFLOP/s, "peak": the larger}: medians over ``repeats``."""
+def gemm_gflops(size=2048, repeats=5, threads=None):
+    """{"numpy": GFLOP/s, "numba": GFLOP/s, "peak": the larger}: medians over ``repeats``, on
+    ``threads`` BLAS threads (None: as configured)."""
+    if threads is not None:
+        import scipy.linalg.cython_blas  # noqa: F401  (loaded, so that the limit reaches it)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=threads, user_api="blas"):
+            return gemm_gflops(size, repeats)
     from .runner import timed
 
     rng = np.random.default_rng(0)

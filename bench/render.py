@@ -81,11 +81,12 @@ def method_section(results):
 - FLOPs of an epoch count the matrix products: per dense layer and row 2 n_in n_out for the
   forward product, as many for dW and for dx, except dx of the first layer (the input needs no
   gradient; counting it too would give 84.4 instead of 60.4 GFLOP for B3).
-  GFLOP/s is that count over the median epoch; the GEMM peak is the best float32
-  {results['gemm']['size']}x{results['gemm']['size']} product rate measured in the same run
-  (NumPy {results['gemm']['numpy']:.0f} GFLOP/s, Numba's np.dot
-  {results['gemm']['numba']:.0f} GFLOP/s; the readings during the run, in order:
-  {", ".join(f"{r['peak']:.0f}" for r in results['gemm'].get('readings', []))} GFLOP/s)."""
+  GFLOP/s is that count over the median epoch; a workload's GEMM peak is the better of the
+  float32 {results['gemm']['size']}x{results['gemm']['size']} product rates (NumPy's or
+  Numba's np.dot, both threads) measured just before and just after it (the readings during
+  the run, in order: {", ".join(f"{r['peak']:.0f}" for r in results['gemm'].get('readings', []))}
+  GFLOP/s; the best, NumPy {results['gemm']['numpy']:.0f} and Numba
+  {results['gemm']['numba']:.0f})."""
 
 
 def targets_section(results):
@@ -109,10 +110,29 @@ def training_summary(results):
             else:
                 cells.append("n/a" if k != "fastnn" else "not available yet")
         fast = r["rows"].get("fastnn", {}).get("ratio_to_best_peer")
-        rows.append([r["workload"]["id"]] + cells + ["-" if fast is None else f"{fast:.2f}"])
-    header = ["", *[label(k) for k in keys], "fastnn / fastest peer"]
+        rows.append([r["workload"]["id"]] + cells + ["-" if fast is None else f"{fast:.2f}"]
+                    + scaling_cells(r))
+    header = ["", *[label(k) for k in keys], "fastnn / fastest peer", "fastnn on 1 thread",
+              "all threads / 1", "GEMM peak, 2 / 1 threads", "fastnn of the 2-thread peak"]
     return ("## Training: seconds per epoch (median; the fastest in bold)\n"
+            "\"fastnn on 1 thread\" is fastnn with `set_num_threads(1)`, timed in the same "
+            "alternating rounds as the rest, and \"all threads / 1\" its speed-up from the "
+            "second thread. The GEMM peak is the float32 product rate (GFLOP/s) measured just "
+            "before and just after the workload, the better reading on both threads, and one "
+            "reading on one thread; the last column is fastnn's epoch GFLOP/s as a share of "
+            "that 2-thread peak.\n\n"
             + table(header, rows))
+
+
+def scaling_cells(r):
+    """[fastnn's 1-thread epoch, its all-threads speed-up, the GEMM peaks, fastnn's share]."""
+    one = r.get("fastnn_one_thread")
+    gemm = r.get("gemm")
+    fast = r["rows"].get("fastnn")
+    return ["-" if one is None else fmt_s(one["median"]),
+            "-" if one is None else f"{one['speedup']:.2f}x",
+            "-" if gemm is None else f"{gemm['peak']:.0f} / {gemm['one_thread']:.0f}",
+            "-" if fast is None or "pct_peak" not in fast else f"{fast['pct_peak']:.0f}%"]
 
 
 def training_details(r):
@@ -134,6 +154,15 @@ def training_details(r):
                         "agrees"], rows))
     for key, reason in r["unavailable"].items():
         lines.append(f"- {label(key)}: {reason}")
+    gemm = r.get("gemm")
+    if gemm:
+        lines.append(f"- GEMM peak around this workload: {gemm['before']:.0f} GFLOP/s before, "
+                     f"{gemm['after']:.0f} after (\"of peak\" uses the better), "
+                     f"{gemm['one_thread']:.0f} on one thread.")
+    one = r.get("fastnn_one_thread")
+    if one:
+        lines.append(f"- fastnn on one thread: {fmt_s(one['median'])} s/epoch (spread "
+                     f"{100 * one['spread']:.0f}%), {one['speedup']:.2f}x slower than on all.")
     warm = r.get("fastnn_warmup")
     if warm and "first_epoch_s" in warm:
         lines.append(f"- fastnn in a fresh process with a warm compile cache: `import` "
@@ -180,15 +209,43 @@ def inference_section(results):
     for key, row in inf["rows"].items():
         name = "JAX jit" if key == "jax_scan" else label(key)
         rows.append([name, f"{row['p50_us']:.1f}", f"{row['p99_us']:.1f}",
+                     f"{row['cpu_us']:.1f}" if "cpu_us" in row else "-",
                      fmt_s(row["batch_s"]), fmt_rate(row["rows_per_s"]),
                      f"{row['max_abs_diff']:.1e}" + ("" if row["agrees"] else " **NO**")])
+    load = inf.get("load")
     text = [f"## B5: inference with B3's network\nOne row at a time ({inf['calls']} calls each, "
             f"alternating in blocks of 100; NumPy row in, NumPy probabilities out) and "
-            f"{inf['batch_rows']} rows at once.", "",
-            table(["implementation", "1 row p50 µs", "1 row p99 µs",
+            f"{inf['batch_rows']} rows at once (alternating rounds). \"CPU µs\" is the calling "
+            "thread's CPU time per one-row call (the median over the blocks), which the load "
+            "of other processes moves far less than the wall clock"
+            + (f"; the load average read {load[0]:.1f} before and {load[-1]:.1f} after."
+               if load else "."), "",
+            table(["implementation", "1 row p50 µs", "1 row p99 µs", "1 row CPU µs",
                    f"{inf['batch_rows']} rows s", "rows/s", "max |diff| vs first"], rows)]
     for key, reason in inf["unavailable"].items():
         text.append(f"- {label(key)}: {reason}")
+    one = inf.get("fastnn_one_thread_rows_per_s")
+    if one:
+        text.append(f"- fastnn on one thread (`set_num_threads(1)`, in the same rounds): "
+                    f"{fmt_rate(one)} rows/s for the {inf['batch_rows']} rows.")
+    scaling = inf.get("scaling")
+    if scaling:
+        counts = scaling[0]["threads"]
+        rows = []
+        for entry in scaling:
+            name = "JAX jit" if entry["impl"] == "jax_scan" else label(entry["impl"])
+            rates = entry["rows_per_s"]
+            rows.append([name, entry["rows"], *(fmt_rate(r) for r in rates),
+                         f"{rates[-1] / rates[0]:.2f}x" if rates[0] else "-"])
+        text += ["", "### Python threads predicting at once",
+                 "Rows per second of a process whose Python threads all call `predict` at "
+                 "the same time, each on its own rows (the thread counts alternate within "
+                 "each round; median of the rounds). fastnn's compiled prediction runs "
+                 "without the GIL, so only its Python part (argument checks, dispatch) is "
+                 "serialised.", "",
+                 table(["implementation", "rows per call",
+                        *(f"{c} thread{'s' if c > 1 else ''}" for c in counts),
+                        f"{counts[-1]} threads / 1"], rows)]
     return "\n".join(text)
 
 
@@ -219,6 +276,30 @@ def sweep_section(results):
             "over threads, where fastnn's thread choice applies; fastnn/threads.py).\n\n"
             + table(["width", "products: loops / BLAS", "fastnn s", "fastnn µs/step",
                      "fastnn GFLOP/s", "JAX scan s", "JAX GFLOP/s", "fastnn / JAX"], rows))
+
+
+def shapes_section(results):
+    shapes = results.get("shapes")
+    if not shapes:
+        return ""
+    rows = []
+    for row in shapes:
+        f, j = row.get("fastnn"), row.get("jax_scan")
+        ratio = None if f is None or j is None else f["median"] / j["median"]
+        rows.append([row["id"], row["what"], row["layers"], row["batch"],
+                     "-" if f is None else fmt_s(f["median"]),
+                     "-" if f is None else f"{f['us_per_step']:.1f}",
+                     "-" if j is None else fmt_s(j["median"]),
+                     "-" if ratio is None else (f"{ratio:.2f}" if ratio <= 1.0
+                                                else f"**{ratio:.2f}**"),
+                     "yes" if f and j and f["agrees"] and j["agrees"] else "**NO**"])
+    return ("## Awkward shapes against JAX\n"
+            "Networks whose widths are not multiples of 8 or 16, a deep narrow stack, batches "
+            "of 3 and 7 rows and a wide first layer (bench/workloads.py, SHAPES), "
+            f"{shapes[0]['n']} rows, one epoch each, fastnn and JAX lax.scan alternating; the "
+            "target is a ratio of at most 1.0 on every shape (above it in bold).\n\n"
+            + table(["", "what", "network", "batch", "fastnn s", "fastnn µs/step",
+                     "JAX scan s", "fastnn / JAX", "agrees"], rows))
 
 
 def cli_section(results):
@@ -290,7 +371,8 @@ def write_report(results, md_path):
              "## Training, workload by workload",
              *[training_details(r) for r in results["training"]],
              profile_section(results),
-             inference_section(results), sweep_section(results), cli_section(results),
+             inference_section(results), sweep_section(results), shapes_section(results),
+             cli_section(results),
              saved_first_run_section(os.path.dirname(os.path.abspath(md_path))),
              method_section(results)]
     with open(md_path, "w") as f:

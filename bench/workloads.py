@@ -133,6 +133,25 @@ BY_ID = {w.id: w for w in TRAINING}
 SWEEP_BASE = replace(B2, id="W", title="width sweep")
 SWEEP_WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024)
 
+# Shapes that are not powers of two, against JAX: (id, what is awkward, workload). Each trains
+# on SHAPE_ROWS rows at its scale (report.py).
+SHAPES = (
+    ("S1", "odd widths", Workload("S1", "odd widths", 8192, 37,
+                                  (("dense", 61, "relu"), ("dense", 29, "relu"),
+                                   ("dense", 1, "sigmoid")), "bce", 32, ADAM)),
+    ("S2", "deep narrow stack", Workload("S2", "deep narrow stack", 8192, 16,
+                                         tuple(("dense", 12, "tanh") for _ in range(8))
+                                         + (("dense", 1, "sigmoid"),), "bce", 16, ADAM)),
+    ("S3", "batch 3", Workload("S3", "batch 3", 8192, 32, B2.layers, "bce", 3, ADAM)),
+    ("S4", "batch 7", Workload("S4", "batch 7", 8192, 32, B2.layers, "bce", 7, ADAM)),
+    ("S5", "wide first layer", Workload("S5", "wide first layer", 8192, 2000,
+                                        (("dense", 33, "relu"), ("dense", 5, "softmax")),
+                                        "scce", 64, ADAM)),
+    ("S6", "odd everything", Workload("S6", "odd everything", 8192, 101,
+                                      (("dense", 250, "relu"), ("dense", 75, "relu"),
+                                       ("dense", 5, "softmax")), "scce", 50, RMSPROP)),
+)
+
 # Rows per workload at each scale: "full" is the defined size, "tiny" is for the smoke tests.
 SCALES = {"full": None, "quick": 0.2, "tiny": 256}
 

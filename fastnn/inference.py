@@ -9,7 +9,10 @@ workspace (``InferenceWorkspaces``).
 
 Small predictions (fewer rows than one chunk, or too little work per chunk to share: fewer than
 ``threads.BLAS_SPLIT`` multiply-adds) run in the calling thread, each chunk's products on the
-BLAS thread setting of fastnn/threads.py. Larger ones are split by rows: ``workers`` threads
+BLAS thread setting of fastnn/threads.py; but while another prediction that reaches the BLAS
+runs in another thread, a prediction runs in its own thread on one BLAS thread (the threads
+already share the cores; split products would wait for each other), unless the setting is an
+explicit count. Larger ones are split by rows: ``workers`` threads
 (the calling one included; the thread setting's count, or the BLAS's configured threads) each
 take the next chunk until none is left, every product on one BLAS thread. A thread that the
 machine's other work holds up then delays the others by at most one chunk, where a product
@@ -81,9 +84,16 @@ def predict(model, X, chunk):
                                  entry[2], chunk, out)
         workspaces.give(entry)
     else:
-        workers = workers_for(workspaces, n, chunk)
-        run = _in_threads if workers > 1 else _in_this_thread
-        finite = run(model, workspaces, X, chunk, out, workers)
+        others = _calls.enter()
+        try:
+            if others and not isinstance(threads.get_num_threads(), int):
+                finite = _in_this_thread(model, workspaces, X, chunk, out, one_blas_thread=True)
+            elif (workers := workers_for(workspaces, n, chunk)) > 1:
+                finite = _in_threads(model, workspaces, X, chunk, out, workers)
+            else:
+                finite = _in_this_thread(model, workspaces, X, chunk, out)
+        finally:
+            _calls.leave()
     if not finite:
         raise ValueError("X contains NaN or infinite values")
     return out
@@ -94,19 +104,48 @@ def _chunk(model, workspaces, entry, X, start, chunk, out):
                            model.state, entry[2], chunk, out[start:start + chunk])
 
 
-def _in_this_thread(model, workspaces, X, chunk, out, workers):
-    """One call per chunk, each on the BLAS thread setting (fastnn/threads.py)."""
+def _in_this_thread(model, workspaces, X, chunk, out, one_blas_thread=False):
+    """One call per chunk, each on the BLAS thread setting (fastnn/threads.py), or all on one
+    BLAS thread."""
     n = X.shape[0]
     entry = workspaces.take(chunk)
-    chooser = threads.ChunkThreads(model, chunk)
     finite = True
-    for start in range(0, n, chunk):
-        with chooser.chunk(min(chunk, n - start) / chunk):
-            finite = _chunk(model, workspaces, entry, X, start, chunk, out)
-        if not finite:
-            break
+    if one_blas_thread:
+        with threads.limited(1):
+            for start in range(0, n, chunk):
+                finite = _chunk(model, workspaces, entry, X, start, chunk, out)
+                if not finite:
+                    break
+    else:
+        chooser = threads.ChunkThreads(model, chunk)
+        for start in range(0, n, chunk):
+            with chooser.chunk(min(chunk, n - start) / chunk):
+                finite = _chunk(model, workspaces, entry, X, start, chunk, out)
+            if not finite:
+                break
     workspaces.give(entry)
     return finite
+
+
+class CallsInFlight:
+    """How many predictions that reach the BLAS are running, in all threads of the process:
+    ``enter()`` counts one more and returns how many others there are; ``leave()``."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def enter(self):
+        with self._lock:
+            self._count += 1
+            return self._count - 1
+
+    def leave(self):
+        with self._lock:
+            self._count -= 1
+
+
+_calls = CallsInFlight()
 
 
 def _in_threads(model, workspaces, X, chunk, out, workers):

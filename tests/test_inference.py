@@ -137,3 +137,23 @@ def test_a_bad_row_in_a_late_chunk_stops_the_row_parallel_path(wide):
     X[-1, 7] = np.nan
     with pytest.raises(ValueError, match="NaN or infinite"):
         net.predict(X, batch_size=16)
+
+
+def test_while_another_call_runs_a_prediction_uses_one_blas_thread(wide, monkeypatch):
+    """Unless the setting is an explicit count: the threads already share the cores."""
+    import fastnn.inference as cpu_inference
+
+    net, X = wide
+    used = []
+    real = threads._limited
+    monkeypatch.setattr(threads, "_limited", lambda limit: used.append(limit) or real(limit))
+    monkeypatch.setattr(threads, "configured_threads", lambda: 2)
+    threads.set_num_threads("auto")
+    cpu_inference._calls.enter()  # another prediction in flight
+    try:
+        net.predict(X)  # one chunk: else the measured choice
+        threads.set_num_threads(2)
+        net.predict(X)
+    finally:
+        cpu_inference._calls.leave()
+    assert used == [1, 2]
