@@ -7,18 +7,18 @@ workspace (``InferenceWorkspaces``).
 
     predict(model, X, chunk)   the network's output for every row of X, ``chunk`` rows at a time
 
-Small predictions (fewer rows than one chunk, or too little work per chunk to share: fewer than
-``threads.BLAS_SPLIT`` multiply-adds) run in the calling thread, each chunk's products on the
-BLAS thread setting of fastnn/threads.py; but while another prediction that reaches the BLAS
-runs in another thread, a prediction runs in its own thread on one BLAS thread (the threads
-already share the cores; split products would wait for each other), unless the setting is an
-explicit count. Larger ones are split by rows: ``workers`` threads
-(the calling one included; the thread setting's count, or the BLAS's configured threads) each
+A prediction of one chunk, or with too little work per chunk to share (fewer than
+``threads.BLAS_SPLIT`` multiply-adds), runs in the calling thread, each chunk's products on
+the BLAS thread setting of fastnn/threads.py. A larger one is split by rows: ``workers``
+threads (the calling one included; the setting's count, or the BLAS's configured threads) each
 take the next chunk until none is left, every product on one BLAS thread. A thread that the
 machine's other work holds up then delays the others by at most one chunk, where a product
-split by the BLAS waits for its slowest thread at every product. The chunks are the same
-whichever thread runs them, so the row-parallel results do not depend on the number of
-workers or on the order in which they ran.
+split by the BLAS waits for its slowest thread at every product; and the chunks are the same
+whichever thread runs them, so the results do not depend on the number of workers or on the
+order in which they ran. While another prediction that reaches the BLAS runs (in another
+thread), a prediction runs in its own thread on one BLAS thread: the threads already share
+the cores, and split products would wait for each other. An explicit count in the setting
+overrides that.
 """
 
 import threading
