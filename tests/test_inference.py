@@ -127,7 +127,7 @@ def test_row_parallel_results_do_not_depend_on_the_number_of_threads(wide):
         threads.set_num_threads(count)
         outputs[count] = net.predict(X, batch_size=16)
         np.testing.assert_allclose(outputs[count], expected, rtol=1e-4, atol=1e-4)
-    assert outputs[2].tobytes() == outputs[3].tobytes()
+    assert outputs[1].tobytes() == outputs[2].tobytes() == outputs[3].tobytes()
 
 
 def test_a_bad_row_in_a_late_chunk_stops_the_row_parallel_path(wide):
@@ -139,21 +139,15 @@ def test_a_bad_row_in_a_late_chunk_stops_the_row_parallel_path(wide):
         net.predict(X, batch_size=16)
 
 
-def test_while_another_call_runs_a_prediction_uses_one_blas_thread(wide, monkeypatch):
-    """Unless the setting is an explicit count: the threads already share the cores."""
-    import fastnn.inference as cpu_inference
-
+def test_predictions_run_every_product_on_one_blas_thread(wide, monkeypatch):
+    """Whatever the thread setting: predictions split rows between threads, not products."""
     net, X = wide
     used = []
     real = threads._limited
     monkeypatch.setattr(threads, "_limited", lambda limit: used.append(limit) or real(limit))
-    monkeypatch.setattr(threads, "configured_threads", lambda: 2)
-    threads.set_num_threads("auto")
-    cpu_inference._calls.enter()  # another prediction in flight
-    try:
-        net.predict(X)  # one chunk: else the measured choice
-        threads.set_num_threads(2)
+    for setting in (None, "auto", 2):
+        threads.set_num_threads(setting)
         net.predict(X)
-    finally:
-        cpu_inference._calls.leave()
-    assert used == [1, 2]
+        net.predict(X, batch_size=16)
+    net.predict(X[:1])  # one row: no product reaches the BLAS
+    assert used == [1] * 6
