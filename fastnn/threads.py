@@ -1,4 +1,4 @@
-"""How many threads fastnn's BLAS products use during fit, predict and evaluate.
+"""How many threads fastnn's BLAS products use during fit (and predictions, below).
 
     set_num_threads(None)    the default: the BLAS as configured (OPENBLAS_NUM_THREADS,
                              threadpoolctl, or one thread per core); bit-reproducible
@@ -13,6 +13,9 @@ while any call runs with a limit, a call that needs another limit waits, and the
 finish restores the setting it found. At a fixed count, concurrent calls therefore give the
 same bits as the same calls made one after another, and the process's setting is the same
 after them as before. docs/engine.md says why the default is what it is, and what was measured.
+Predictions (predict, evaluate) run every product on one BLAS thread and share their rows among
+threads instead: the count set here, or the configured count for None and "auto"
+(fastnn/inference.py).
 """
 
 import contextlib
