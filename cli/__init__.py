@@ -9,7 +9,12 @@ __all__ = ["cli", "main"]
 
 
 def main():
-    """The console script ``fastnn``."""
+    """The console script ``fastnn``. When the command is done, its objects are frozen out of
+    the garbage collector (``gc.freeze``): the collections of Python's shutdown would otherwise
+    walk every object that NumPy, Numba and pandas created, only to free memory that the
+    process gives back anyway (docs/engine.md, "Start-up")."""
+    import gc
+
     from . import signals
 
     signals.install()
@@ -22,6 +27,8 @@ def main():
 
         sys.stderr.write("Interrupted.\n")
         raise SystemExit(signals.exit_code()) from None
+    finally:
+        gc.freeze()
 
 
 def __getattr__(name):
