@@ -171,7 +171,7 @@ def render(results):
         f"{prepared}warm run / scikit-learn "
         f"script (measured together): {ratio('warm run', 'scikit-learn script', 'cpu')} CPU, "
         f"{ratio('warm run', 'scikit-learn script', 'wall')} wall; `import fastnn` "
-        f"(`python -X importtime`): {results['import']:.2f} s.",
+        f"(`python -X importtime`): {results['import'] * 1000:.1f} ms.",
         *(f"- {', '.join(keys)}: measured {when or 'in an earlier session'}, 1-minute load average at the "
           f"end {load or results['load_average']:.1f} (2 cores)."
           for (when, load), keys in sessions.items()),
@@ -184,6 +184,8 @@ def write(results):
     if os.path.exists(saved):
         with open(saved) as f:
             previous = json.load(f)
+        for value in previous.get("steps", {}).values():
+            value.setdefault("load_average", previous.get("load_average"))
         results = {**previous, **results,
                    "steps": {**previous.get("steps", {}), **results["steps"]}}
     with open(saved, "w") as f:
