@@ -21,6 +21,7 @@ def main():
     import gc
 
     gc.set_threshold(GC_THRESHOLD)
+
     from . import signals
 
     signals.install()
