@@ -106,8 +106,8 @@ class Trial:
         metric = -math.inf if self.metric is None else self.metric
         return (-metric, math.inf if self.loss is None else self.loss)
 
-    def record(self):
-        return {"trial": self.number, "options": changed_options(self.options),
+    def record(self, base):
+        return {"trial": self.number, "options": changed_options(self.options, base),
                 "score": self.metric,
                 "loss": self.loss, "seconds": round(self.seconds, 3), "cut": self.cut,
                 "error": self.error}
@@ -286,7 +286,7 @@ class Search:
                        "loss": trial.loss, "cut": trial.cut, "seconds": trial.seconds,
                        "best": best.metric, "best_trial": best.number,
                        "elapsed": time.monotonic() - self.start, "budget": self.budget,
-                       "options": changed_options(trial.options)})
+                       "options": changed_options(trial.options, self.base)})
 
     def finish(self):
         """The finalists fitted on the whole table (k-fold only): the first always, to its end
@@ -325,12 +325,12 @@ class Search:
             "budget": self.budget, "seconds": round(time.monotonic() - self.start, 3),
             "validation": "hold-out" if self.splits is None else f"{len(self.splits)}-fold",
             "metric": self.metric, "stopped": stopped,
-            "trials": [t.record() for t in self.trials],
+            "trials": [t.record(self.base) for t in self.trials],
             "members": [t.number for t in chosen], "refit": bool(self.finals)}
         model.settings = {**combined.settings, "search": {
             "budget": self.budget, "trials": len(self.trials),
             "validation": model.tune_report["validation"], "metric": self.metric,
-            "members": [{"trial": t.number, "score": t.metric, **changed_options(t.options)}
+            "members": [{"trial": t.number, "score": t.metric, **changed_options(t.options, self.base)}
                         for t in chosen]}}
         model.data_info = {**combined.data_info, "file": self.source}
 
@@ -374,9 +374,10 @@ def combine(models):
     return combined
 
 
-def changed_options(options):
-    """{name: value} of the searched options that differ from the defaults (JSON values)."""
-    settings, base = options.to_settings(), TrainOptions().to_settings()
+def changed_options(options, base):
+    """{name: value} of the searched options that a candidate drew (those that differ from
+    ``base``, the options given), as JSON values."""
+    settings, base = options.to_settings(), base.to_settings()
     return {name: settings[name] for name in SPACE if settings[name] != base[name]}
 
 
