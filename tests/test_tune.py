@@ -99,6 +99,16 @@ def test_an_ensemble_exports_to_onnx_as_the_mean(searched, table, tmp_path):
     assert list(label) == list(model.predict(table))
 
 
+def test_a_trials_work_grows_with_its_epochs_rows_and_widths(searched):
+    search = tune_mod.Search(fastnn.TabularModel(), 10, 1, None, None, {})
+    search.frame, search.task, search.seed = range(100), "multiclass", 0
+    search.splits, search.widths = None, (4, 3)
+    base = TrainOptions(layers=(8,), epochs=10, val_split=0.2)
+    assert search.work(base) == 10 * 80 * (4 * 8 + 8 * 3)
+    assert search.work(base.replace(epochs=20)) == 2 * search.work(base)
+    assert search.work(base.replace(layers=(8, 8))) == 10 * 80 * (4 * 8 + 8 * 8 + 8 * 3)
+
+
 def test_larger_tables_use_a_hold_out_and_keep_the_trials_models(table, monkeypatch):
     monkeypatch.setattr(tune_mod, "KFOLD_MAX_ROWS", 10)
     model = fastnn.tune(table, 600, ensemble=2, max_trials=2, seed=3, **FAST)
@@ -114,6 +124,7 @@ def test_the_budget_is_kept_within_one_trial(table):
     elapsed = time.monotonic() - started
     longest = max(t["seconds"] for t in model.tune_report["trials"])
     assert model.tune_report["stopped"] == "budget" and len(model.tune_report["trials"]) > 1
+    assert model.tune_report["skipped"] >= 0
     assert elapsed < 2 + longest + 5  # a generous slack for a loaded machine
 
 

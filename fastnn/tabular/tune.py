@@ -16,12 +16,14 @@ themselves. The score is the task's main metric (accuracy, or r2 for regression)
 the lower loss. All fits share the seed, so they see the same rows and the same preprocessing,
 and the finalists can be averaged.
 
-Time: the budget runs from the call. A trial is not started when the longest trial so far would
-end past the deadline less the time the finalists' fits need (estimated from their folds' fit
-times, scaled to the whole table); a fit still running at its deadline stops after its current
-epoch, keeping its best weights. Trial 1 always runs, and the first finalist always runs its
-course (k-fold), so the call takes at most the budget plus about one trial's length. A trial
-cut by the deadline counts only when no trial ran its course.
+Time: the budget runs from the call. A candidate is skipped (and the next one drawn) when its
+estimated length would take it past the deadline less the time the finalists' fits need (those
+estimated from their folds' fit times, scaled to the whole table). The estimate is the
+candidate's work (epochs x training rows x multiply-adds per row, summed over its fits) times
+the least seconds per unit of work of the trials so far. A fit still running at its deadline
+stops after its current epoch, keeping its best weights. Trial 1 always runs, and the first
+finalist always runs its course (k-fold), so the call takes at most the budget plus about one
+trial's length. A trial cut by the deadline counts only when no trial ran its course.
 
 Ctrl-C (KeyboardInterrupt) ends the search: the model keeps the best finalists fitted so far,
 else the best trials' models (with k-fold, their first fold's models), and the interrupt is
@@ -44,6 +46,7 @@ from .options import OptionError, TrainOptions
 KFOLD_MAX_ROWS = 2000
 FOLDS = 5
 HOLDOUT = 0.2
+MAX_SKIPS = 100  # candidates drawn in a row that would not finish before the search ends
 # The searched options: what a candidate may draw for each.
 SPACE = {
     "layers": [(w,) * d for d in (1, 2, 3, 4) for w in (64, 128, 256, 512)],
@@ -134,6 +137,7 @@ class Search:
         self.model, self.budget, self.ensemble = model, float(budget), ensemble
         self.max_trials, self.progress, self.fit_args = max_trials, progress, fit_args
         self.trials, self.finals, self.interrupted_model = [], [], None
+        self.skipped, self.widths = 0, None
         self.start = self.deadline = None
 
     # ------------------------------------------------------------------ fitting
@@ -153,10 +157,13 @@ class Search:
 
     def reserve(self):
         """Seconds the finalists' fits on the whole table need (k-fold; 0 with a hold-out):
-        each current finalist's mean fold fit time, scaled by FOLDS / (FOLDS - 1) rows."""
+        the mean fold fit time of each of the best finished trials, scaled by
+        FOLDS / (FOLDS - 1) rows. (The trial running now is left out: counting its first folds
+        would move its own deadline as it runs.)"""
         if self.splits is None:
             return 0.0
-        return sum(_refit_seconds(t) for t in self.ranked()[:self.ensemble])
+        finished = [t for t in self.ranked() if t.seconds]  # not the trial running now
+        return sum(_refit_seconds(t) for t in finished[:self.ensemble])
 
     def search_limit(self):
         """When a trial's fit stops: the deadline less the finalists' reserve."""
@@ -262,18 +269,52 @@ class Search:
 
     def search(self):
         """Run the trials; returns why the search stopped ("budget" or "max_trials")."""
-        for number, options in enumerate(candidates(self.seed, self.base), 1):
-            if self.max_trials is not None and number > self.max_trials:
-                return "max_trials"
-            longest = max((t.seconds for t in self.trials), default=0.0)
-            if self.trials and time.monotonic() + longest + self.reserve() > self.deadline:
-                return "budget"
-            trial = Trial(number, options)
+        draws = candidates(self.seed, self.base)
+        options, skipped_in_a_row = next(draws), 0
+        while self.max_trials is None or len(self.trials) < self.max_trials:
+            if self.trials:
+                options = next(draws)
+                left = self.deadline - self.reserve() - time.monotonic()
+                if left <= 0:
+                    return "budget"
+                if self.estimate(options) > left:  # would not finish: draw another
+                    self.skipped += 1
+                    skipped_in_a_row += 1
+                    if skipped_in_a_row == MAX_SKIPS:
+                        return "budget"
+                    continue
+            skipped_in_a_row = 0
+            trial = Trial(len(self.trials) + 1, options)
             self.trials.append(trial)
             self.run_trial(trial)
             self.report(trial)
             if trial.cut:
                 return "budget"
+        return "max_trials"
+
+    def work(self, options):
+        """The multiply-adds a trial with ``options`` makes (all its fits), up to a constant:
+        epochs x training rows x the network's multiply-adds per row (fastnn.defaults' rule
+        fills the options left None)."""
+        folds = 1 if self.splits is None else len(self.splits)
+        rows = len(self.frame) * (1 if self.splits is None else (folds - 1) / folds)
+        rows = max(1, int(rows * (1 - options.val_split)))
+        used = options.resolved(rows, self.task, self.seed)[0]
+        widths = [self.widths[0], *used.layers, self.widths[1]]
+        return folds * used.epochs * rows * sum(a * b for a, b in zip(widths, widths[1:]))
+
+    def estimate(self, options):
+        """Seconds a trial with ``options`` is expected to take: its work times the least
+        seconds per unit of work of the trials that ran their course (the longest trial so
+        far before one did)."""
+        finished = [t for t in self.trials if t.model is not None and not t.cut]
+        if not finished:
+            return max(t.seconds for t in self.trials)
+        if self.widths is None:
+            network = finished[0].model.network
+            self.widths = (network.input_dim, network.output_dim)
+        per_unit = min(t.seconds / self.work(t.options) for t in finished)
+        return per_unit * self.work(options)
 
     def report(self, trial):
         """Tell ``progress`` about a finished trial."""
@@ -325,13 +366,13 @@ class Search:
             "budget": self.budget, "seconds": round(time.monotonic() - self.start, 3),
             "validation": "hold-out" if self.splits is None else f"{len(self.splits)}-fold",
             "metric": self.metric, "stopped": stopped,
-            "trials": [t.record(self.base) for t in self.trials],
+            "trials": [t.record(self.base) for t in self.trials], "skipped": self.skipped,
             "members": [t.number for t in chosen], "refit": bool(self.finals)}
         model.settings = {**combined.settings, "search": {
             "budget": self.budget, "trials": len(self.trials),
             "validation": model.tune_report["validation"], "metric": self.metric,
-            "members": [{"trial": t.number, "score": t.metric, **changed_options(t.options, self.base)}
-                        for t in chosen]}}
+            "members": [{"trial": t.number, "score": t.metric,
+                         **changed_options(t.options, self.base)} for t in chosen]}}
         model.data_info = {**combined.data_info, "file": self.source}
 
 
