@@ -109,6 +109,13 @@ def test_a_trials_work_grows_with_its_epochs_rows_and_widths(searched):
     assert search.work(base.replace(layers=(8, 8))) == 10 * 80 * (4 * 8 + 8 * 8 + 8 * 3)
 
 
+def test_a_class_rarer_than_the_folds_counts_as_wrong_where_a_fold_lacks_it(table):
+    rare = table.copy()
+    rare.loc[0, "label"] = "rare"
+    model = fastnn.tune(rare, 600, max_trials=1, seed=1, **FAST)
+    assert "rare" in model.classes_ and model.tune_report["trials"][0]["score"] is not None
+
+
 def test_larger_tables_use_a_hold_out_and_keep_the_trials_models(table, monkeypatch):
     monkeypatch.setattr(tune_mod, "KFOLD_MAX_ROWS", 10)
     model = fastnn.tune(table, 600, ensemble=2, max_trials=2, seed=3, **FAST)

@@ -212,7 +212,7 @@ class Search:
                 fitted, deadline = self.fit(trial.options, self.frame.iloc[train],
                                             self.search_limit)
                 trial.fit_seconds.append(time.monotonic() - fold_started)
-                scores = fitted.evaluate(self.frame.iloc[val])
+                scores = self.fold_scores(fitted, self.frame.iloc[val])
                 metrics.append(scores[self.metric])
                 losses.append(scores["loss"])
                 trial.model = trial.model or fitted
@@ -221,6 +221,21 @@ class Search:
                     break
             trial.metric = None if None in metrics else float(np.mean(metrics))
             trial.loss = float(np.mean(losses))
+
+    def fold_scores(self, fitted, rows):
+        """``fitted.evaluate`` on a fold's validation ``rows``. A row of a class that the
+        fold's training rows lack (a class with fewer rows than folds) counts as wrong, and
+        not in the loss."""
+        if self.task == "regression":
+            return fitted.evaluate(rows)
+        from .target import plain_label
+
+        classes = set(fitted.target_encoder.classes)
+        known = rows[self.name].map(plain_label).isin(classes).to_numpy()
+        if not known.any():
+            return {self.metric: 0.0, "loss": math.nan}
+        scores = fitted.evaluate(rows[known])
+        return {**scores, self.metric: scores[self.metric] * known.mean()}
 
     # ------------------------------------------------------------------ the search
     def prepare(self, data):
