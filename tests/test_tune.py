@@ -175,7 +175,7 @@ def test_the_command_saves_an_ensemble_that_the_other_commands_use(table, tmp_pa
     data = tmp_path / "table.csv"
     table.to_csv(data, index=False)
     out = tmp_path / "model.fnn"
-    result = run("train", data, "--budget", 2, "--ensemble", 2, "--epochs", 3,
+    result = run("train", data, "--budget", 1, "--ensemble", 2, "--epochs", 3,
                  "--early-stopping", 0, "--layers", 8, "--out", out)
     assert "trial 1: accuracy" in result.stderr and "saved" in result.stderr
     info = json.loads(run("info", out, "--json").stdout)
