@@ -189,6 +189,24 @@ def test_the_command_saves_an_ensemble_that_the_other_commands_use(table, tmp_pa
     assert "search" in info["settings"]
 
 
+def test_ctrl_c_in_the_command_saves_the_best_so_far_and_exits_130(table, tmp_path,
+                                                                    monkeypatch):
+    data, out = tmp_path / "table.csv", tmp_path / "model.fnn"
+    table.to_csv(data, index=False)
+    report = tune_mod.Search.report
+
+    def interrupt_after_two(search, trial):
+        report(search, trial)
+        if trial.number == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(tune_mod.Search, "report", interrupt_after_two)
+    result = run("train", data, "--budget", 600, "--epochs", 3, "--layers", 8, "--out", out,
+                 code=130)
+    assert "interrupted after 2 trial(s); saved the best so far" in result.stderr
+    assert len(fastnn.TabularModel.load(out).predict(data)) == 60
+
+
 @pytest.mark.parametrize("args, message", [
     (["--ensemble", "2"], "--ensemble needs --budget"),
     (["--budget", "5", "--history", "h.csv"], "--history describes one training run"),
