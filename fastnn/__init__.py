@@ -29,12 +29,14 @@ _ORIGIN = {
     **dict.fromkeys(["ModelFileError", "load_model"], "model_file"),
     **dict.fromkeys(["get_num_threads", "set_num_threads"], "threads"),
     "CudaUnavailableError": "cuda",
+    "Ensemble": "ensemble",
     "History": "history",
     "Huber": "losses",
     "kernels_cached": "compile_cache",
     "Perceptron": "perceptron",
     "Sequential": "model",
     "TabularModel": "tabular.model",
+    "tune": "tabular.tune",
 }
 _SUBMODULES = ("activations", "callbacks", "initializers", "losses", "optimizers",
                "regularizers", "schedules")
