@@ -23,11 +23,12 @@ from ..compile_cache import register
 FASTMATH = {"reassoc", "contract", "nsz", "arcp", "afn"}
 
 
-def kernel(fn=None, *, fastmath=FASTMATH):
+def kernel(fn=None, *, fastmath=FASTMATH, nogil=False):
     """``numba.njit`` with fastnn's cache, fast-math flags, NumPy's error model and no
-    reference counting."""
+    reference counting; with ``nogil``, calls from Python release the GIL while they run."""
 
     def decorate(f):
-        return register(numba.njit(fastmath=fastmath, error_model="numpy", _nrt=False)(f))
+        return register(numba.njit(fastmath=fastmath, error_model="numpy", _nrt=False,
+                                   nogil=nogil)(f))
 
     return decorate(fn) if fn is not None else decorate

@@ -14,10 +14,7 @@ time run in parallel; each needs its own ``acts`` workspace.
 
 import math
 
-import numba
-
-from ..compile_cache import register
-from ._jit import FASTMATH, kernel
+from ._jit import kernel
 from .network import Network
 from .training import predict_rows
 
@@ -33,8 +30,7 @@ def all_finite(x):
     return math.isfinite(total)
 
 
-@register
-@numba.njit(fastmath=FASTMATH, error_model="numpy", nogil=True)
+@kernel(nogil=True)
 def predict_checked(x_all, ops, opf, params, state, acts, chunk, out_all):
     """out_all = the output of the network (the plan's ``ops``/``opf`` tables over ``params``
     and ``state``, ``acts`` sized for ``chunk`` rows) for every row of x_all, ``chunk`` rows
