@@ -101,10 +101,11 @@ def test_layer_gradients_and_loss_match_cpu(layers, loss, n_out, rng):
 
 @pytest.mark.filterwarnings("ignore:overflow encountered")
 def test_an_epoch_with_batchnorm_and_dropout_gives_the_same_weights_as_cpu(rng):
-    """Benchmark B4's layer pattern: the same masks, the same running statistics, weights within
-    float32 tolerance; predict then uses the running statistics and no dropout, on both. (SGD,
-    not B4's RMSprop: the gradient of a bias just before BatchNorm is zero up to rounding, and
-    RMSprop would scale that rounding noise up to full-size steps that differ between devices.)"""
+    """The layer pattern of the BatchNorm-and-dropout benchmark workload: the same masks, the same
+    running statistics, weights within float32 tolerance; predict then uses the running
+    statistics and no dropout, on both. (SGD, not that workload's RMSprop: the gradient of a bias
+    just before BatchNorm is zero up to rounding, and RMSprop would scale that rounding noise up
+    to full-size steps that differ between devices.)"""
     def layers():
         return [fn.Dense(8), fn.BatchNormalization(), fn.Activation("relu"), fn.Dropout(0.25),
                 fn.Dense(3, activation="softmax")]
