@@ -23,6 +23,20 @@ def simulator_switching():
     sys.setswitchinterval(previous)
 
 
+# The test files that take longest (child processes, the CUDA simulator, Dask), longest first.
+# pytest-xdist deals the first quarter of the tests to its workers in turn, so running these
+# first spreads them over the workers, and the short tests left at the end even out the finish.
+LONG_FIRST = ["test_bench_smoke", "test_cuda_compile", "test_cuda_model", "test_packaging",
+              "test_model_selection", "test_cli_signals", "test_cuda_device", "test_quality_smoke",
+              "test_threads", "test_fuzz_model_files", "test_cli_packaging", "test_fuzz_tables",
+              "test_cuda_kernels"]
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(item.module.__name__.rsplit(".", 1)[-1], len(rank)))
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
