@@ -23,18 +23,27 @@ def simulator_switching():
     sys.setswitchinterval(previous)
 
 
-# The test files that take longest (child processes, the CUDA simulator, Dask), longest first.
-# pytest-xdist deals the first quarter of the tests to its workers in turn, so running these
-# first spreads them over the workers, and the short tests left at the end even out the finish.
-LONG_FIRST = ["test_bench_smoke", "test_cuda_compile", "test_cuda_model", "test_packaging",
-              "test_model_selection", "test_cli_signals", "test_cuda_device", "test_quality_smoke",
-              "test_threads", "test_fuzz_model_files", "test_cli_packaging", "test_fuzz_tables",
-              "test_cuda_kernels"]
+# The tests that take longest (child processes, the CUDA simulator, Dask), longest first: a test
+# file's name, or file::test. pytest-xdist (--maxschedchunk 2 in pyproject.toml) hands each
+# worker two tests in this order, then two more each time one finishes, so the long ones spread
+# over the workers and the short ones at the end even out the finish. The short test between
+# the two long benchmark smoke tests keeps those on different workers.
+LONG_FIRST = ["test_bench_smoke.py::test_every_benchmark_runs_once_at_tiny_size",
+              "test_bench_smoke.py::test_report_rejects_an_unknown_workload",
+              "test_bench_smoke.py", "test_cuda_compile.py", "test_cuda_model.py",
+              "test_packaging.py", "test_model_selection.py", "test_cli_signals.py",
+              "test_cuda_device.py", "test_quality_smoke.py", "test_threads.py",
+              "test_fuzz_model_files.py", "test_cli_packaging.py", "test_fuzz_tables.py",
+              "test_cuda_kernels.py"]
 
 
 def pytest_collection_modifyitems(items):
-    rank = {name: i for i, name in enumerate(LONG_FIRST)}
-    items.sort(key=lambda item: rank.get(item.module.__name__.rsplit(".", 1)[-1], len(rank)))
+    def rank(item):
+        name = item.nodeid.rsplit("/", 1)[-1]
+        return next((i for i, prefix in enumerate(LONG_FIRST)
+                     if name == prefix or name.startswith(prefix + "::")), len(LONG_FIRST))
+
+    items.sort(key=rank)
 
 
 @pytest.fixture

@@ -337,20 +337,24 @@ def test_keyboard_interrupt_restores_early_stopping_best_weights():
 
 
 CTRL_C_SCRIPT = """
-import os, signal, sys, threading
+import faulthandler, os, signal, sys, threading
 import numpy as np
 import fastnn as fn
+
+faulthandler.dump_traceback_later(90, exit=True)  # a hang shows where, in the test's failure
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((256, 4))
 y = X @ np.array([1.0, -1.0, 0.5, 2.0])
 model = fn.Sequential([fn.Dense(16, activation="tanh"), fn.Dense(1)], input_dim=4, seed=0)
 model.compile(optimizer=fn.SGD(0.01), loss="mse")
-settings = dict(batch_size=1, validation_split=0.25)
+settings = dict(batch_size=1, validation_split=0.25,
+                callbacks=[fn.EarlyStopping(patience=10 ** 7)])
 model.fit(X, y, epochs=1, **settings)  # every kernel compiled (or loaded) before the clock starts
+model.predict(X)
 threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
 try:
-    model.fit(X, y, epochs=10 ** 7, callbacks=[fn.EarlyStopping(patience=10 ** 7)], **settings)
+    model.fit(X, y, epochs=10 ** 7, **settings)
 except KeyboardInterrupt:
     finite = bool(np.all(np.isfinite(model.predict(X))))
     print(model.history.stop_reason, len(model.history.epoch) > 0, finite)
