@@ -385,7 +385,8 @@ def test_diagnose_prints_the_gradient_report(tmp_path):
     assert "vanishing" in kinds
 
 
-def test_device_cuda_trains_the_same_model_as_the_cpu(tmp_path, simulator_switching):
+@pytest.mark.usefixtures("simulator_switching")
+def test_device_cuda_trains_the_same_model_as_the_cpu(tmp_path):
     """On a GPU, or on Numba's CUDA simulator (switched on by conftest.py where there is none);
     five rows of each iris species."""
     import fastnn as fn
