@@ -9,16 +9,20 @@ summary tables in Markdown.
     python -m bench.quality --quick                  4 small tables, 1 seed, no RealMLP-TD
     python -m bench.quality --methods fastnn --tables iris,wine --seeds 3
     python -m bench.quality --candidate wide="--layers 256,256,256 --dropout 0.1"
+    python -m bench.quality --methods fastnn_budget --tables iris --seeds 1 --budget 60
     python -m bench.quality --large                  the large-table check (100000 rows)
     python -m bench.quality --report                 only print the tables of the results file
 
 Methods: ``fastnn`` (the command with no options: its defaults), ``fastnn_v0`` (the command
 with the defaults it had before this study, spelled out as options), ``fastnn[NAME]`` (a
---candidate's options), ``sklearn_mlp``, ``hgb`` and ``realmlp_td`` (when pytabkit is
-installed). Every method runs on one thread (threadpoolctl's limit in this process; OMP, BLAS
-and Numba thread counts of 1 for the fastnn subprocesses; one torch thread for RealMLP-TD).
+--candidate's options), ``fastnn_budget`` (the command's time-budget search, ``--budget
+SECONDS --ensemble K`` with this script's --budget and --ensemble; run only when named in
+--methods), ``sklearn_mlp``, ``hgb`` and ``realmlp_td`` (when pytabkit is installed). Every
+method runs on one thread (threadpoolctl's limit in this process; OMP, BLAS and Numba thread
+counts of 1 for the fastnn subprocesses; one torch thread for RealMLP-TD).
 Before its first timed run on each task kind, a fastnn variant runs once untimed on 300 rows, so
-that the times do not include compiling the kernels (--quick skips this).
+that the times do not include compiling the kernels (--quick skips this; fastnn_budget, whose
+run is its budget, is not warmed up).
 """
 
 import argparse
@@ -44,10 +48,12 @@ V0_OPTIONS = ("--layers 64,32 --activation relu --opt adam --schedule constant -
 PEER_ORDER = ("sklearn_mlp", "hgb", "realmlp_td")
 
 
-def runners(candidates):
+def runners(candidates, budget=60.0, ensemble=1):
     """{method name: runner} for the fastnn variants and the peers."""
     found = {"fastnn": methods.fastnn_command(),
-             "fastnn_v0": methods.fastnn_command(shlex.split(V0_OPTIONS))}
+             "fastnn_v0": methods.fastnn_command(shlex.split(V0_OPTIONS)),
+             "fastnn_budget": methods.fastnn_command(["--budget", f"{budget:g}",
+                                                      "--ensemble", str(ensemble)])}
     for name, options in candidates.items():
         found[f"fastnn[{name}]"] = methods.fastnn_command(shlex.split(options))
     found.update(methods.PEERS)
@@ -55,10 +61,10 @@ def runners(candidates):
 
 
 def run_study(table_names, seeds, method_names, candidates, results, log=print,
-              save=lambda results: None, warm_up=True):
+              save=lambda results: None, warm_up=True, budget=60.0, ensemble=1):
     """Run each (table, method, seed), store it in ``results["runs"]`` and ``save`` the results
     after each run (a long study keeps what it has done if stopped)."""
-    available = runners(candidates)
+    available = runners(candidates, budget, ensemble)
     keyed = {(r["table"], r["method"], r["seed"]): r for r in results["runs"]}
     warmed = set()
     for table_name in table_names:
@@ -67,7 +73,7 @@ def run_study(table_names, seeds, method_names, candidates, results, log=print,
             train, test = tables.split(table, seed)
             for method in method_names:
                 with tempfile.TemporaryDirectory(prefix="fastnn-quality-") as workdir:
-                    if warm_up and method.startswith("fastnn") \
+                    if warm_up and method.startswith("fastnn") and method != "fastnn_budget" \
                             and (method, table.task) not in warmed:
                         # untimed: compiles (or loads) the kernels this variant and task use
                         sample = train.sample(min(len(train), 300), random_state=0)
@@ -80,6 +86,8 @@ def run_study(table_names, seeds, method_names, candidates, results, log=print,
                     "seconds": round(result.seconds, 3),
                     "cpu_seconds": round(result.cpu_seconds, 3), **result.details,
                     **({"options": candidates[method[7:-1]]} if method.startswith("fastnn[")
+                       else {}),
+                    **({"budget": budget, "ensemble": ensemble} if method == "fastnn_budget"
                        else {})}
                 log(f"{table_name:16s} seed {seed} {method:24s} {result.score:8.4f} "
                     f"{result.seconds:7.2f} s")
@@ -214,6 +222,10 @@ def main(argv=None):
                              "bench/quality_large.py)")
     parser.add_argument("--rounds", type=int, default=2,
                         help="alternating rounds of the large-table check (default 2)")
+    parser.add_argument("--budget", type=float, default=60.0, metavar="SECONDS",
+                        help="fastnn_budget's --budget (default 60)")
+    parser.add_argument("--ensemble", type=int, default=1, metavar="K",
+                        help="fastnn_budget's --ensemble (default 1)")
     parser.add_argument("--check", metavar="METHOD", default="fastnn",
                         help="the method whose targets the report checks (default: fastnn)")
     args = parser.parse_args(argv)
@@ -246,7 +258,7 @@ def main(argv=None):
                             "sklearn_mlp", "hgb"]
             if not args.quick and methods.realmlp_available():
                 method_names.append("realmlp_td")
-        known = runners(candidates)
+        known = runners(candidates, args.budget, args.ensemble)
         unknown = [m for m in method_names if m not in known]
         if unknown:
             parser.error(f"unknown method(s) {', '.join(unknown)}; known: {', '.join(known)}")
@@ -257,7 +269,7 @@ def main(argv=None):
             run_study(table_names, seeds, method_names, candidates, results,
                       log=lambda line: print(line, file=sys.stderr, flush=True),
                       save=lambda results: save_results(args.results, results),
-                      warm_up=not args.quick)
+                      warm_up=not args.quick, budget=args.budget, ensemble=args.ensemble)
     if results["runs"]:
         print(report(results))
         print()

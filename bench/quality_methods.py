@@ -3,7 +3,8 @@ workdir) -> Result``: one fit on the train frame, scored on the test frame.
 
     fastnn        the ``fastnn`` command as a user runs it: ``fastnn train TRAIN.csv --target T
                   [options] --out M.fnn --quiet --json`` then ``fastnn evaluate M.fnn TEST.csv
-                  --json`` (two subprocesses; their start-up is part of the time)
+                  --json`` (two subprocesses; their start-up is part of the time); with
+                  ``--budget`` in the options, the search's trials are recorded
     sklearn_mlp   scikit-learn's MLPClassifier / MLPRegressor with hidden_layer_sizes=(64, 32)
                   and its other defaults
     hgb           scikit-learn's HistGradientBoostingClassifier / Regressor, defaults
@@ -85,8 +86,13 @@ def fastnn_command(options=()):
             raise RuntimeError(f"{table.name}: fastnn inferred the task {scored['task']}, "
                                f"expected {table.task}")
         metric = "r2" if table.task == "regression" else "accuracy"
-        return Result(float(scored[metric]), wall, cpu,
-                      {"epochs": trained["epochs"], "best_epoch": trained["best_epoch"]})
+        if "search" in trained:  # --budget: the search's trials instead of one run's epochs
+            search = trained["search"]
+            details = {"trials": len(search["trials"]), "members": len(search["members"]),
+                       "validation": search["validation"]}
+        else:
+            details = {"epochs": trained["epochs"], "best_epoch": trained["best_epoch"]}
+        return Result(float(scored[metric]), wall, cpu, details)
     return run
 
 

@@ -84,25 +84,44 @@ def cli():
 @click.option("--history", type=OUT_FILE, help="Write the per-epoch history to this CSV file.")
 @click.option("--plot", type=OUT_FILE,
               help="Write the learning curves to this PNG file (needs fastnn[plot]).")
+@click.option("--budget", type=options.POSITIVE, metavar="SECONDS",
+              help="Instead of one run, search the options not given (widths and depth, "
+                   "dropout, L2, adam or adamw, learning rate, schedule, batch size) within "
+                   "this many seconds: 5-fold validation up to 2000 rows, else the "
+                   "--val-split hold-out; save the best model.  Ctrl-C keeps the best so far.")
+@click.option("--ensemble", type=click.IntRange(1, 64), default=1, show_default=True,
+              metavar="K", help="With --budget: save the best K models as one ensemble file "
+                                "that averages their outputs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.pass_context
-def train(ctx, data, as_json, quiet, **settings):
+def train(ctx, data, as_json, quiet, budget, ensemble, **settings):
     """Train a network on the table DATA and save it as a model file."""
     from . import train as job
     from .output import emit_json
 
+    if budget is None and ensemble != 1:
+        raise InputError("--ensemble needs --budget (an ensemble is the best models of a "
+                         "search)")
     display = display_for(quiet, as_json)
     with display.library_messages():
         try:
-            result, code, message = job.run(data, settings, display)
+            if budget is None:
+                result, code, message = job.run(data, settings, display)
+            else:
+                from . import train_budget
+
+                result, code, message = train_budget.run(data, settings, budget, ensemble,
+                                                          display)
         except job.TrainingStopped as stop:
             click.echo(f"Error: {stop}", err=True)
             ctx.exit(stop.exit_code)
     if as_json:
         emit_json(result)
-    else:
+    elif budget is None:
         job.show_result(result, display)
+    else:
+        train_budget.show_result(result, display)
     if message:
         click.echo(f"Error: {message}" if code == job.EXIT_DIVERGED else message, err=True)
     ctx.exit(code)

@@ -6,7 +6,8 @@ from fastnn.tabular.stored import METADATA_KEY
 
 def describe(model_path):
     """A JSON-ready description of the model file (works for any fastnn model file; the table
-    parts are present when ``fastnn train`` or TabularModel.save wrote it)."""
+    parts are present when ``fastnn train`` or TabularModel.save wrote it). For an ensemble,
+    "networks" counts its members and "layers" and "compile" are the first member's."""
     import fastnn
     from fastnn.model_file import read_model_file
     from fastnn.tabular import stored
@@ -17,6 +18,7 @@ def describe(model_path):
         "model": model_path, "fastnn_version": config.get("fastnn_version"),
         "dtype": model.dtype.name, "input_dim": model.input_dim,
         "output_dim": model.output_dim, "params": model.count_params(),
+        "networks": len(getattr(model, "members", [model])),
         "layers": config["layers"], "compile": config.get("compile"),
         "summary": model.summary(print_fn=None),
     }

@@ -14,6 +14,7 @@ from .callbacks import (Callback, CSVLogger, EarlyStopping, LearningRateSchedule
                         ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN)
 from .cuda import CudaUnavailableError
 from .diagnostics import GradientMonitor, ewma
+from .ensemble import Ensemble
 from .history import History
 from .compile_cache import kernels_cached
 from .layers import Activation, BatchNormalization, Dense, Dropout, Layer, Maxout, PReLU
@@ -25,6 +26,7 @@ from .perceptron import Perceptron
 from .regularizers import l1, l1_l2, l2
 from .threads import get_num_threads, set_num_threads
 from .tabular.model import TabularModel
+from .tabular.tune import tune
 
 __all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "CSVLogger", "Callback", "Dense",
            "EarlyStopping", "GradientMonitor", "History", "Huber", "Layer",
@@ -35,4 +37,5 @@ __all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "CSVLogger", "Callback", "Den
            "__version__",
            "Activation", "BatchNormalization", "Dropout", "Maxout", "PReLU", "Perceptron",
            "l1", "l1_l2", "l2", "regularizers",
-           "CudaUnavailableError", "get_num_threads", "set_num_threads", "TabularModel"]
+           "CudaUnavailableError", "get_num_threads", "set_num_threads", "TabularModel",
+           "Ensemble", "tune"]

@@ -219,8 +219,22 @@ def check_cli_sizes(stored, input_dim, output_dim):
     return None
 
 
-# key -> {format_version: (schema, cross-field check(stored, input_dim, output_dim))}
-METADATA_FORMATS = {"fastnn_cli": {1: (CLI_V1, check_cli_sizes), 2: (CLI_V2, check_cli_sizes)}}
+# An ensemble (fastnn.Ensemble) under "fastnn_ensemble" in the first network's metadata: how
+# many networks the file holds (the first one and the entries member<i>_config, _params and
+# _state for i = 1 .. members - 1) and how their outputs combine. fastnn.model_file reads and
+# checks every member as it does the first network, and that the members agree with it.
+MAX_MEMBERS = 64
+ENSEMBLE_V1 = {
+    "type": "object", "additionalProperties": False,
+    "required": ["format_version", "members", "combine"],
+    "properties": {"format_version": {"const": 1},
+                   "members": {"type": "integer", "minimum": 2, "maximum": MAX_MEMBERS},
+                   "combine": {"const": "mean"}},
+}
+
+# key -> {format_version: (schema, cross-field check(stored, input_dim, output_dim) or None)}
+METADATA_FORMATS = {"fastnn_cli": {1: (CLI_V1, check_cli_sizes), 2: (CLI_V2, check_cli_sizes)},
+                    "fastnn_ensemble": {1: (ENSEMBLE_V1, None)}}
 
 
 def _strict_types():

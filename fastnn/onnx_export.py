@@ -15,6 +15,8 @@ onnxruntime lacks double kernels for several activations), opset OPSET:
                          x * Sigmoid(x), step as x >= 0
 
 A Sequential model has one input "X" (rows, input_dim) and one output "Y", what predict gives.
+An ensemble (fastnn.Ensemble) is every member's graph on the same input and a Mean node over
+their outputs, as its predict averages them.
 
 A TabularModel adds its preprocessing, so raw columns go in: one input per feature column,
 named after it, of shape (rows, 1): numbers as double (NaN for missing, as in the table), text
@@ -140,7 +142,10 @@ def _layer(g, layer, x):
 
 
 def network_graph(g, model, x):
-    """The network's nodes after the tensor ``x``; returns the output's name."""
+    """The network's nodes after the tensor ``x``; returns the output's name. An ensemble
+    (fastnn.Ensemble) is each member's nodes after ``x``, then their Mean."""
+    if hasattr(model, "members"):
+        return g.op("Mean", [network_graph(g, member, x) for member in model.members])
     model._require_built()
     for layer in model.layers:
         x = _layer(g, layer, x)
@@ -163,9 +168,9 @@ def _save(model, path):
 
 
 def export_sequential(model, path):
-    """Write ``model`` (a built Sequential) to ``path``: input "X", output "Y"."""
+    """Write ``model`` (a built Sequential, or an Ensemble) to ``path``: input "X", output
+    "Y"."""
     g = _Graph(np.float32)
-    model._require_built()
     y = network_graph(g, model, "X")
     g.nodes.append(g.helper.make_node("Identity", [y], ["Y"]))
     x_info = g.helper.make_tensor_value_info("X", g.elem_type(), [None, model.input_dim])

@@ -49,6 +49,7 @@ class TabularModel:
         self.network = self.features = self.target_encoder = None
         self.threshold = None
         self.settings, self.data_info, self.history, self.fit_report = {}, {}, None, None
+        self.tune_report = None
 
     def __repr__(self):
         state = "fitted" if self.network is not None else "not fitted"
@@ -155,6 +156,20 @@ class TabularModel:
         if interrupted:
             raise KeyboardInterrupt
         return self
+
+    def tune(self, data, budget, *, ensemble=1, max_trials=None, progress=None, sep=None,
+             sample_weight=None, class_weight=None):
+        """Search training options within ``budget`` seconds and keep the best model, or the
+        average of the best ``ensemble`` ones (fastnn.tabular.tune); returns self, with
+        ``tune_report`` (the trials and their scores). The options given to the model stay
+        fixed; those left at their defaults are searched. ``progress(info)`` is called after
+        every trial with {"trial", "score", "best", "elapsed", "budget", "options", ...}.
+        ``max_trials`` stops the search sooner; ``sample_weight`` is a column name. Ctrl-C
+        keeps the best so far and raises KeyboardInterrupt again."""
+        from .tune import Search
+
+        fit_args = {"sep": sep, "sample_weight": sample_weight, "class_weight": class_weight}
+        return Search(self, budget, ensemble, max_trials, progress, fit_args).run(data)
 
     def _summary(self, X, actual):
         """{"loss", "accuracy"} or {"loss", "mse", "mae", "r2"} of the rows X (train's report)."""
