@@ -1,6 +1,6 @@
 """First run: what a new user waits for, whole processes from start to exit.
 
-    python -m bench.first_run [--rounds 5] [--install] [--write]
+    python -m bench.first_run [--rounds 5] [--install] [--warm-only] [--write]
 
 Every timed step is ``fastnn train examples/iris.csv --opt rmsprop`` (or the peer script) as a
 separate process, wall clock and CPU time (user + sys of the process and its children):
@@ -10,8 +10,12 @@ separate process, wall clock and CPU time (user + sys of the process and its chi
 - cold JIT first run: an empty cache folder (``FASTNN_CACHE_DIR``), so every kernel compiles.
 - ``fastnn compile --dtype float32`` into an empty folder, then the prepared first run.
 - warm run: the same folder again; the pandas + scikit-learn script (bench/sklearn_cli_peer.py).
-The warm run and the script alternate, the order rotated every round; one cold and one prepared
-run per round. ``--write`` saves docs/first_run.json and the section of docs/benchmarks.md.
+The warm run and the script alternate, the order rotated every round, after one untimed run of
+each; one cold and one prepared run per round. ``--warm-only`` measures just the warm run and
+the script (in the user's own cache folder). Every process runs with Python's default of
+caching bytecode (``PYTHONDONTWRITEBYTECODE`` unset), as an installed command does. ``--write``
+saves docs/first_run.json and the section of docs/benchmarks.md (with ``--warm-only``, the
+other steps keep their saved figures).
 """
 
 import argparse
@@ -30,10 +34,21 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "examples", "iris.csv")
 SECTION = "## First run"
+WARM_STEPS = ("warm run", "scikit-learn script")
+
+
+def user_environment(**overrides):
+    """This environment as a user's shell has it: bytecode caching on (not a test runner's
+    PYTHONDONTWRITEBYTECODE), plus ``overrides``."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(overrides)
+    return env
 
 
 def timed(args, env=None, cwd=ROOT, python=sys.executable):
-    """(wall seconds, CPU seconds) of one process (and its children) from start to exit."""
+    """(wall seconds, CPU seconds) of one process (and its children) from start to exit
+    (``env``: default user_environment())."""
+    env = user_environment() if env is None else env
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     out = subprocess.run([python, *args], capture_output=True, text=True, env=env, cwd=cwd)
@@ -57,7 +72,7 @@ def measure_install(tmp):
         venv = os.path.join(tmp, f"venv-{compile_at_build}")
         subprocess.run([sys.executable, "-m", "venv", venv], check=True)
         python = os.path.join(venv, "bin", "python")
-        env = {k: v for k, v in os.environ.items()
+        env = {k: v for k, v in user_environment().items()
                if k not in ("FASTNN_CACHE_DIR", "NUMBA_CACHE_DIR", "XDG_CACHE_HOME",
                             "PYTHONPATH", "VIRTUAL_ENV")}
         env.update(HOME=home, FASTNN_BUILD_COMPILE=compile_at_build)
@@ -68,27 +83,34 @@ def measure_install(tmp):
     return results
 
 
-def measure(rounds, install):
+def measure(rounds, install, warm_only=False):
     with tempfile.TemporaryDirectory(prefix="fastnn-first-run-") as tmp:
-        env = dict(os.environ)
         model = os.path.join(tmp, "model.fnn")
-        times = {key: [] for key in ("cold JIT first run", "fastnn compile (float32)",
-                                     "prepared first run", "warm run", "scikit-learn script")}
+        keys = WARM_STEPS if warm_only else ("cold JIT first run", "fastnn compile (float32)",
+                                             "prepared first run", *WARM_STEPS)
+        times = {key: [] for key in keys}
+        script = ["-m", "bench.sklearn_cli_peer", DATA, "--out", os.path.join(tmp, "model.joblib")]
+        timed(script)  # untimed: the first run writes the bytecode of bench/
+        warm = user_environment()
+        if warm_only:
+            timed(train_args(model), warm)  # untimed: compiles whatever the cache lacks
         for r in range(rounds):
-            cold = dict(env, FASTNN_CACHE_DIR=os.path.join(tmp, f"cold-{r}"))
-            times["cold JIT first run"].append(timed(train_args(model), cold))
-            prepared = dict(env, FASTNN_CACHE_DIR=os.path.join(tmp, f"prepared-{r}"))
-            times["fastnn compile (float32)"].append(
-                timed(["-m", "fastnn_cli", "compile", "--dtype", "float32", "-q"], prepared))
-            times["prepared first run"].append(timed(train_args(model), prepared))
-            pair = [("warm run", lambda: timed(train_args(model), prepared)),
-                    ("scikit-learn script", lambda: timed(
-                        ["-m", "bench.sklearn_cli_peer", DATA, "--out",
-                         os.path.join(tmp, "model.joblib")]))]
+            if not warm_only:
+                cold = user_environment(FASTNN_CACHE_DIR=os.path.join(tmp, f"cold-{r}"))
+                times["cold JIT first run"].append(timed(train_args(model), cold))
+                warm = user_environment(FASTNN_CACHE_DIR=os.path.join(tmp, f"prepared-{r}"))
+                times["fastnn compile (float32)"].append(
+                    timed(["-m", "fastnn_cli", "compile", "--dtype", "float32", "-q"], warm))
+                times["prepared first run"].append(timed(train_args(model), warm))
+            pair = [("warm run", lambda: timed(train_args(model), warm)),
+                    ("scikit-learn script", lambda: timed(script))]
             for key, run in pair[r % 2:] + pair[:r % 2]:
                 times[key].append(run())
-        results = {"rounds": rounds, "load_average": os.getloadavg()[0],
-                   "steps": {key: summary(values) for key, values in times.items()}}
+        load = os.getloadavg()[0]
+        measured = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        results = {"rounds": rounds, "load_average": load,
+                   "steps": {key: dict(summary(values), measured=measured, load_average=load)
+                             for key, values in times.items()}}
         if install:
             results["install"] = {key: summary([value])
                                   for key, value in measure_install(tmp).items()}
@@ -107,7 +129,7 @@ def import_seconds(repeats=5):
     seconds = []
     for _ in range(repeats):
         out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import fastnn"],
-                             capture_output=True, text=True, cwd=ROOT)
+                             capture_output=True, text=True, cwd=ROOT, env=user_environment())
         last = [line for line in out.stderr.splitlines() if line.endswith("| fastnn")][-1]
         seconds.append(int(last.split("|")[1]) / 1e6)
     return float(np.median(seconds))
@@ -123,6 +145,16 @@ def render(results):
     def ratio(a, b, what):
         return f"{steps[a][what] / steps[b][what]:.2f}"
 
+    sessions = {}
+    for key, value in steps.items():
+        sessions.setdefault((value.get("measured"), value.get("load_average")), []).append(key)
+    first, warm = steps.get("prepared first run", {}), steps["warm run"]
+    prepared = "- "
+    if first and first.get("measured") == warm.get("measured"):
+        prepared += (f"prepared first run / warm run: "
+                     f"{ratio('prepared first run', 'warm run', 'cpu')} CPU, "
+                     f"{ratio('prepared first run', 'warm run', 'wall')} wall; ")
+
     return "\n".join([
         SECTION,
         "`fastnn train examples/iris.csv --opt rmsprop` as a new user runs it, whole processes "
@@ -136,17 +168,27 @@ def render(results):
         "|---|---|---|---|",
         *rows,
         "",
-        f"- prepared first run / warm run: {ratio('prepared first run', 'warm run', 'cpu')} "
-        f"CPU, {ratio('prepared first run', 'warm run', 'wall')} wall; warm run / scikit-learn "
-        f"script: {ratio('warm run', 'scikit-learn script', 'cpu')} CPU, "
+        f"{prepared}warm run / scikit-learn "
+        f"script (measured together): {ratio('warm run', 'scikit-learn script', 'cpu')} CPU, "
         f"{ratio('warm run', 'scikit-learn script', 'wall')} wall; `import fastnn` "
-        f"(`python -X importtime`): {results['import']:.2f} s.",
-        f"- 1-minute load average at the end: {results['load_average']:.1f} (2 cores).",
+        f"(`python -X importtime`): {results['import'] * 1000:.1f} ms.",
+        *(f"- {', '.join(keys)}: measured {when or 'in an earlier session'}, 1-minute load average at the "
+          f"end {load or results['load_average']:.1f} (2 cores)."
+          for (when, load), keys in sessions.items()),
     ])
 
 
 def write(results):
-    with open(os.path.join(ROOT, "docs", "first_run.json"), "w") as f:
+    """Save ``results`` (merged into the saved steps) and render them into docs/benchmarks.md."""
+    saved = os.path.join(ROOT, "docs", "first_run.json")
+    if os.path.exists(saved):
+        with open(saved) as f:
+            previous = json.load(f)
+        for value in previous.get("steps", {}).values():
+            value.setdefault("load_average", previous.get("load_average"))
+        results = {**previous, **results,
+                   "steps": {**previous.get("steps", {}), **results["steps"]}}
+    with open(saved, "w") as f:
         json.dump(results, f, indent=1)
     path = os.path.join(ROOT, "docs", "benchmarks.md")
     with open(path) as f:
@@ -159,6 +201,7 @@ def write(results):
         text = text.replace("## How this was measured", section + "## How this was measured")
     with open(path, "w") as f:
         f.write(text)
+    return results
 
 
 def saved_section(docs_folder):
@@ -175,14 +218,16 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--install", action="store_true")
+    parser.add_argument("--warm-only", action="store_true")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args(argv)
     if shutil.which("fastnn") is None:
         raise SystemExit("the fastnn command is not installed (pip install -e .)")
-    results = measure(args.rounds, args.install)
-    print(render(results))
+    results = measure(args.rounds, args.install, args.warm_only)
+    print(json.dumps(results))
     if args.write:
-        write(results)
+        results = write(results)
+    print(render(results))
 
 
 if __name__ == "__main__":

@@ -121,8 +121,10 @@ def run_sweep(data, settings, grid, folds, jobs, scheduler, plot_path, display):
                         "std": row["std"], "scores": row["scores"], "failed": row["failed"],
                         "errors": row["errors"]} for row in result.rows],
               "runs": [{key: run[key] for key in ("setting", "fold", "seed", "score", "error",
-                                                  "epochs", "history")}
+                                                  "epochs", "history", "worker",
+                                                  "compile_seconds")}
                        for run in result.runs],
+              "compile_seconds": result.compile_seconds,
               "table": result.table()}
     finished = sum(row["runs"] - row["failed"] for row in result.rows)
     return report, 0 if finished else EXIT_NO_RUN_FINISHED
@@ -168,6 +170,10 @@ def _finish(report, code, as_json, display):
         display.note(f"{report['task']} on {report['target']!r}, {folds}, ranked by "
                      f"{report['metric']}:")
         display.note(report["table"])
+        compiling = {w: s for w, s in report["compile_seconds"].items() if s > 0}
+        if compiling:
+            display.note("compiling fastnn's kernels took " + ", ".join(
+                f"{s:.1f} s on {w}" for w, s in compiling.items()))
         if report["plot"]:
             display.note(f"wrote the validation curves to {report['plot']}")
     failed = sum(row["failed"] for row in report["rows"])

@@ -6,36 +6,59 @@
     model.compile(optimizer=fn.SGD(learning_rate=0.1), loss="binary_crossentropy",
                   metrics=["accuracy"])
     model.fit(X, y, epochs=20, batch_size=32)
+
+``import fastnn`` loads nothing but this file: each public name below, and each module
+(``fn.metrics``), is imported on first use (PEP 562 module ``__getattr__``), so NumPy and Numba
+load when a model, layer or optimizer is first asked for, not when the package is imported.
 """
 
-from . import activations, callbacks, initializers, losses, optimizers, regularizers, schedules
-from ._version import __version__
-from .callbacks import (Callback, CSVLogger, EarlyStopping, LearningRateScheduler,
-                        ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN)
-from .cuda import CudaUnavailableError
-from .diagnostics import GradientMonitor, ewma
-from .ensemble import Ensemble
-from .history import History
-from .compile_cache import kernels_cached
-from .layers import Activation, BatchNormalization, Dense, Dropout, Layer, Maxout, PReLU
-from .losses import Huber
-from .model import Sequential
-from .model_file import ModelFileError, load_model
-from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, Lion, Nadam, RMSprop
-from .perceptron import Perceptron
-from .regularizers import l1, l1_l2, l2
-from .threads import get_num_threads, set_num_threads
-from .tabular.model import TabularModel
-from .tabular.tune import tune
+import importlib
 
-__all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "CSVLogger", "Callback", "Dense",
-           "EarlyStopping", "GradientMonitor", "History", "Huber", "Layer",
-           "LearningRateScheduler", "Lion", "ModelCheckpoint", "ModelFileError", "Nadam",
-           "RMSprop", "activations",
-           "ReduceLROnPlateau", "SGD", "Sequential", "TerminateOnNaN", "callbacks", "ewma",
-           "initializers", "kernels_cached", "load_model", "losses", "optimizers", "schedules",
-           "__version__",
-           "Activation", "BatchNormalization", "Dropout", "Maxout", "PReLU", "Perceptron",
-           "l1", "l1_l2", "l2", "regularizers",
-           "CudaUnavailableError", "get_num_threads", "set_num_threads", "TabularModel",
-           "Ensemble", "tune"]
+from ._version import __version__
+
+# Public name -> the fastnn module that defines it.
+_ORIGIN = {
+    **dict.fromkeys(["Callback", "CSVLogger", "EarlyStopping", "LearningRateScheduler",
+                     "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN"], "callbacks"),
+    **dict.fromkeys(["Activation", "BatchNormalization", "Dense", "Dropout", "Layer", "Maxout",
+                     "PReLU"], "layers"),
+    **dict.fromkeys(["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Lion", "Nadam",
+                     "RMSprop"], "optimizers"),
+    **dict.fromkeys(["l1", "l1_l2", "l2"], "regularizers"),
+    **dict.fromkeys(["GradientMonitor", "ewma"], "diagnostics"),
+    **dict.fromkeys(["ModelFileError", "load_model"], "model_file"),
+    **dict.fromkeys(["get_num_threads", "set_num_threads"], "threads"),
+    "CudaUnavailableError": "cuda",
+    "Ensemble": "ensemble",
+    "History": "history",
+    "Huber": "losses",
+    "kernels_cached": "compile_cache",
+    "Perceptron": "perceptron",
+    "Sequential": "model",
+    "TabularModel": "tabular.model",
+    "tune": "tabular.tune",
+}
+_SUBMODULES = ("activations", "callbacks", "initializers", "losses", "optimizers",
+               "regularizers", "schedules")
+
+__all__ = ["__version__", *_ORIGIN, *_SUBMODULES]
+
+
+def __getattr__(name):
+    """A public name from its module; any other name of a fastnn module (``fn.metrics``) is
+    that module, imported."""
+    if name in _ORIGIN:
+        value = getattr(importlib.import_module(f"{__name__}.{_ORIGIN[name]}"), name)
+        globals()[name] = value
+        return value
+    if not name.startswith("__"):
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

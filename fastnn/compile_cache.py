@@ -21,8 +21,10 @@ are not saved.
 
 import contextlib
 import hashlib
+import importlib
 import json
 import os
+import pkgutil
 import re
 import shutil
 import tempfile
@@ -233,10 +235,18 @@ def _write_json(path, data):
         return False
 
 
+def import_kernel_modules():
+    """Import every module under fastnn/kernels/, so that KERNELS lists every kernel (``import
+    fastnn`` imports them only when a model first needs them)."""
+    for module in pkgutil.iter_modules([KERNEL_DIR]):
+        importlib.import_module(f"{__package__}.kernels.{module.name}")
+
+
 def missing_kernels(dtype="float32"):
     """Names of the prepared ``dtype`` kernels that this CPU's cache lacks; None when nothing
     was prepared for ``dtype`` on this CPU (fastnn.precompile, ``fastnn compile``)."""
     check_dtype(dtype)
+    import_kernel_modules()
     entry = read_prepared().get(dtype)
     kernels = entry.get("kernels") if isinstance(entry, dict) else None
     if not isinstance(kernels, dict) or not kernels:

@@ -24,16 +24,26 @@ the cores and a run gives the same numbers in every place.
 
 A run that raises (a loss that diverges, a setting the network rejects) or whose worker dies is
 reported with its error in its run record and its row of the table; the other runs are kept.
+
+Compiling: each run record says which worker ran it (``host:pid``) and how long Numba spent
+compiling fastnn's kernels during it (``compile_seconds``, ``compiled`` specialisations: 0 where
+the worker loaded them from the compile cache or had them from an earlier run);
+``SweepResult.compile_seconds`` sums them per worker. A worker that compiles logs it once, as a
+warning on the logger "fastnn" (``fastnn compile`` prepares the cache: docs/engine.md).
 """
 
 import copy
 import itertools
+import logging
 import os
+import socket
 import time
 import uuid
 import warnings
 
 import numpy as np
+
+log = logging.getLogger("fastnn")
 
 SCHEDULER_ENV = "FASTNN_DASK_SCHEDULER"
 GREATER_IS_BETTER = {"accuracy": True, "r2": True, "loss": False, "mae": False, "mse": False,
@@ -120,6 +130,23 @@ def settings_of(grid):
 
 
 # ----------------------------------------------------------------------------- one run
+_said_compiling = False
+
+
+def worker_name():
+    """This process as run records name it: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _say_compiling(message):
+    """Log, once per process, that this worker compiles the kernels (``message``: what and how
+    long, from compile_cache.note_compiling)."""
+    global _said_compiling
+    if not _said_compiling:
+        _said_compiling = True
+        log.warning("worker %s has no compiled kernels for its runs: %s", worker_name(), message)
+
+
 def _single_threaded():
     """A context that limits every loaded BLAS/OpenMP pool to one thread (SciPy's OpenBLAS,
     which Numba's np.dot calls, is loaded first so that it is limited too)."""
@@ -136,15 +163,20 @@ def run_one(job, build_fn, data, options):
     ``job``: {"run", "setting", "fold", "seed", "train", "val", "data" (which dataset)};
     ``options``: {"epochs", "batch_size", "metric", "fit_options"}. Returns {"run", "setting",
     "fold", "seed", "score", "error", "history", "epochs", "seconds", "warnings" (the messages
-    of the warnings the run raised, kept here rather than printed by a worker)}.
+    of the warnings the run raised, kept here rather than printed by a worker), "worker",
+    "compile_seconds", "compiled" (module docstring)}.
     """
+    from .compile_cache import note_compiling
+
     record = _failed(job, None)
+    record["worker"] = worker_name()
     start = time.perf_counter()
     metric = options["metric"]
     X, y = data
-    caught = []
+    caught, watch = [], None
     try:
-        with _single_threaded(), warnings.catch_warnings(record=True) as caught:
+        with note_compiling(_say_compiling) as watch, _single_threaded(), \
+                warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             model = build_fn(seed=job["seed"], **job["setting"])
             train, val = job["train"], job["val"]
@@ -168,6 +200,8 @@ def run_one(job, build_fn, data, options):
             record["epochs"] = len(partial.epoch)
     record["warnings"] = list(dict.fromkeys(str(w.message) for w in caught))
     record["seconds"] = time.perf_counter() - start
+    if watch is not None:
+        record["compile_seconds"], record["compiled"] = watch.seconds, watch.compiled
     return record
 
 
@@ -175,7 +209,8 @@ def _failed(job, error):
     """The record of a run that produced nothing (before it starts, or lost with its worker)."""
     return {"run": job["run"], "setting": job["setting"], "fold": job["fold"],
             "seed": job["seed"], "score": None, "error": error, "history": {}, "epochs": 0,
-            "seconds": 0.0, "warnings": []}
+            "seconds": 0.0, "warnings": [], "worker": None, "compile_seconds": 0.0,
+            "compiled": 0}
 
 
 # ----------------------------------------------------------------------------- runners
@@ -325,6 +360,16 @@ class SweepResult:
         self.rows = sorted(rows, key=order)
         for rank, row in enumerate(self.rows, start=1):
             row["rank"] = rank
+
+    @property
+    def compile_seconds(self):
+        """{worker: seconds Numba spent compiling fastnn's kernels in that worker's runs}, for
+        every worker that ran a run (0.0 where nothing compiled)."""
+        seconds = {}
+        for r in self.runs:
+            if r["worker"] is not None:
+                seconds[r["worker"]] = seconds.get(r["worker"], 0.0) + r["compile_seconds"]
+        return seconds
 
     @property
     def best(self):

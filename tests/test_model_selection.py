@@ -239,9 +239,50 @@ def reference():
     return X, y, ms.sweep(build, X, y, GRID, cv=2, epochs=EPOCHS, seed=11, n_jobs=1)
 
 
+def _compiled_nothing(result):
+    """Every run names its worker and compiled nothing (the kernels are in the warm cache, or
+    the worker has them from an earlier run); compile_seconds has every worker."""
+    assert {r["worker"] for r in result.runs} == set(result.compile_seconds)
+    assert all(r["compiled"] == 0 and r["compile_seconds"] == 0.0 for r in result.runs)
+    assert set(result.compile_seconds.values()) == {0.0}
+
+
 def test_local_processes_give_the_same_results_as_this_process(reference):
     X, y, expected = reference
-    _same_runs(ms.sweep(build, X, y, GRID, cv=2, epochs=EPOCHS, seed=11, n_jobs=2), expected)
+    in_processes = ms.sweep(build, X, y, GRID, cv=2, epochs=EPOCHS, seed=11, n_jobs=2)
+    _same_runs(in_processes, expected)
+    assert ms.worker_name() not in in_processes.compile_seconds
+    _compiled_nothing(in_processes)
+
+
+def test_a_worker_that_compiles_says_so_once_and_the_result_says_how_long(reference, caplog,
+                                                                          monkeypatch):
+    """Compiling simulated (the kernels are cached): the compile watch starts as Numba's first
+    compile event would start it, in every run."""
+    import contextlib
+
+    from fastnn import compile_cache
+
+    real_watch = compile_cache.watch_compiles
+
+    @contextlib.contextmanager
+    def watch(on_start=None):
+        with real_watch(on_start) as watcher:
+            on_start()
+            watcher.seconds = 0.25
+            yield watcher
+
+    X, y, _ = reference
+    monkeypatch.setattr(compile_cache, "watch_compiles", watch)
+    monkeypatch.setattr(ms, "_said_compiling", False)
+    with caplog.at_level("WARNING", logger="fastnn"):
+        result = ms.sweep(build, X, y, GRID, cv=2, epochs=EPOCHS, seed=11, n_jobs=1)
+    notes = [r.getMessage() for r in caplog.records if "compiled kernels" in r.getMessage()]
+    assert notes == [f"worker {ms.worker_name()} has no compiled kernels for its runs: "
+                     f"compiling fastnn's kernels for this CPU (about "
+                     f"{compile_cache.measured_compile_seconds():.0f} s, "
+                     f"once: they are kept in {compile_cache.CACHE_DIR})"]
+    assert result.compile_seconds == {ms.worker_name(): 0.25 * len(result.runs)}
 
 
 @pytest.fixture(scope="module")
@@ -266,6 +307,7 @@ def test_a_dask_cluster_gives_the_same_results_as_the_local_run(reference, dask_
     on_dask = ms.sweep(build, X, y, GRID, cv=2, epochs=EPOCHS, seed=11,
                        scheduler=dask_cluster.scheduler_address)
     _same_runs(on_dask, expected)
+    _compiled_nothing(on_dask)
     monkeypatch.setenv(ms.SCHEDULER_ENV, dask_cluster.scheduler_address)
     _same_runs(ms.sweep(build, X, y, GRID, cv=2, epochs=EPOCHS, seed=11), expected)
 

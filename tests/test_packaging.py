@@ -70,10 +70,19 @@ def prepared_float32():
     return out.stdout
 
 
-def test_import_loads_no_optional_dependency():
+def test_import_loads_no_optional_dependency_and_not_numba():
     code = ("import sys, fastnn; heavy = [m for m in ('click', 'matplotlib', 'torch', 'pandas', "
-            "'numba.cuda') if m in sys.modules]; print(','.join(heavy))")
+            "'numba', 'numba.cuda', 'numpy') if m in sys.modules]; print(','.join(heavy))")
     assert run_python(code).strip() == ""
+
+
+def test_every_public_name_resolves_on_first_use():
+    code = ("import fastnn; names = [n for n in fastnn.__all__ if getattr(fastnn, n) is None]; "
+            "from fastnn import *; print(names, set(fastnn.__all__) <= set(dir(fastnn)), "
+            "Sequential is fastnn.model.Sequential, fastnn.activations.__name__)")
+    assert run_python(code).split() == ["[]", "True", "True", "fastnn.activations"]
+    with pytest.raises(AttributeError, match="no attribute 'Sequentail'"):
+        fastnn.Sequentail
 
 
 def test_compile_command_says_what_and_where(prepared_float32):

@@ -33,6 +33,10 @@ def test_cv_reports_every_fold_and_their_mean():
     assert row["mean"] == pytest.approx(np.mean(row["scores"]))
     assert [run["fold"] for run in report["runs"]] == [0, 1, 2]
     assert all(len(run["history"]["val_accuracy"]) == 5 for run in report["runs"])
+    # --jobs 1: this process ran every fold; compiling took what its runs say
+    (worker,) = {run["worker"] for run in report["runs"]}
+    seconds = [run["compile_seconds"] for run in report["runs"]]
+    assert min(seconds) >= 0 and report["compile_seconds"] == {worker: pytest.approx(sum(seconds))}
 
 
 def test_sweep_over_three_optimizers_ranks_them_with_curves():
