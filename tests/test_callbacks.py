@@ -339,11 +339,14 @@ def test_keyboard_interrupt_restores_early_stopping_best_weights():
 
 
 CTRL_C_SCRIPT = """
-import faulthandler, sys
+import faulthandler, signal, sys
 import numpy as np
 import fastnn as fn
 
 faulthandler.dump_traceback_later(90, exit=True)  # a hang shows where, in the test's failure
+# Ctrl-C as in a fresh terminal, whatever signal state the test process passed on
+signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class SayWhenTraining(fn.Callback):
