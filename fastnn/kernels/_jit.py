@@ -5,6 +5,13 @@ in fastnn's own folder (fastnn.compile_cache: one folder per kernel-source diges
 install path) and recorded in ``fastnn.compile_cache.KERNELS``, so that the cache can be prepared
 and checked without naming kernels. A kernel must be defined in a file under fastnn/kernels/,
 whose contents key the cache folder.
+
+Kernels are compiled without Numba's reference counting (its runtime, NRT): they allocate no
+arrays and only work in buffers their caller owns, so every array argument and view outlives the
+call and counting references to it (an atomic increment and decrement per array per call) buys
+nothing. Two rules follow: a kernel never allocates (no ``np.empty``, ``copy``, ...), and it
+returns no array it made; a helper that makes a view is a ``@formula`` (compiled into its
+caller), not a kernel.
 """
 
 import numba
@@ -17,9 +24,10 @@ FASTMATH = {"reassoc", "contract", "nsz", "arcp", "afn"}
 
 
 def kernel(fn=None, *, fastmath=FASTMATH):
-    """``numba.njit`` with fastnn's cache, fast-math flags and NumPy's error model."""
+    """``numba.njit`` with fastnn's cache, fast-math flags, NumPy's error model and no
+    reference counting."""
 
     def decorate(f):
-        return register(numba.njit(fastmath=fastmath, error_model="numpy")(f))
+        return register(numba.njit(fastmath=fastmath, error_model="numpy", _nrt=False)(f))
 
     return decorate(fn) if fn is not None else decorate

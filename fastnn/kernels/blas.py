@@ -3,12 +3,10 @@
 It computes what ``np.dot(a, b, out)`` does (``a`` or ``b`` may be a plain transpose ``x.T``
 of a C-contiguous array; ``out`` C-contiguous; one float dtype) through the same entry point
 Numba's ``np.dot`` uses (``numba_xxgemm``: SciPy's OpenBLAS ``sgemm``/``dgemm``), inline in the
-caller, but without the wrapper's "abort the process on a BLAS error" branch. That branch ends
-in no return, which keeps Numba from pruning reference counts: every kernel that merely
-contained an ``np.dot`` took a reference on each array argument on every call, taken or not
-(about 30 ns a call; a batch of online learning makes dozens of such calls). The wrapper can
-fail only when SciPy's BLAS cannot be loaded, which ``ensure_blas`` rules out when the kernel
-is compiled. Shapes are not checked: the callers pass shapes from the plan.
+caller, with no temporary and without the wrapper's "abort the process on a BLAS error" branch
+(kernels allocate nothing: fastnn/kernels/_jit.py). The wrapper can fail only when SciPy's BLAS
+cannot be loaded, which ``ensure_blas`` rules out when the kernel is compiled. Shapes are not
+checked: the callers pass shapes from the plan.
 """
 
 from llvmlite import ir

@@ -59,13 +59,13 @@ BATCHNORM_SCRATCH = 4
 Network = namedtuple("Network", "ops opf params grads state acts deltas")
 
 
-@kernel
+@formula
 def rows_view(buffer, start, rows, width):
     """The (rows, width) C-contiguous view of a flat workspace starting at ``start``."""
     return matrix_view(buffer, start, rows, width)
 
 
-@kernel
+@formula
 def op_view(buffer, ops, i, rows):
     """Op i's (rows, n_out) slice of a flat workspace."""
     return rows_view(buffer, ops[i, OPS.a_off], rows, ops[i, OPS.n_out])
@@ -79,7 +79,7 @@ def input_view(buffer, ops, i, rows, out):
     return rows_view(buffer, z_off, rows, ops[i, OPS.n_out]) if z_off >= 0 else out
 
 
-@kernel
+@formula
 def scratch_view(buffer, ops, i, size):
     """The first ``size`` values of op i's scratch in a flat workspace."""
     return buffer[ops[i, OPS.w_off]:ops[i, OPS.w_off] + size]
@@ -95,7 +95,7 @@ def copy_into(src, dst):
 
 @kernel
 def forward(network, x, training, seed, step):
-    """Run the network on the batch x; return the last op's output (a view of ``acts``).
+    """Run the network on the batch x: the last op's output is then its ``op_view`` of ``acts``.
     ``training`` selects batch statistics and dropout; ``seed`` and ``step`` pick the masks.
     Reads ops, opf, params, state and writes acts (not grads or deltas)."""
     ops, opf, params, state, acts = (network.ops, network.opf, network.params, network.state,
@@ -133,7 +133,6 @@ def forward(network, x, training, seed, step):
             z = rows_view(acts, ops[i, OPS.w_off], rows, n_out * pieces)
             maxout_forward(inp, params, p_off, ops[i, OPS.n_in], n_out, pieces, z, out)
         inp = out
-    return inp
 
 
 @kernel

@@ -162,14 +162,36 @@ AdamStep = namedtuple("AdamStep", "epsilon amsgrad weight_decay shrink one_minus
 
 
 @formula
+def decay_terms(weight_decay, decoupled, lr):
+    """(wd in g = grad + wd w, shrink in w *= shrink): (wd, 1) for L2 decay, (0, 1 - lr wd) for
+    decoupled decay (AdamW)."""
+    if decoupled:
+        return 0.0, 1.0 - lr * weight_decay
+    return weight_decay, 1.0
+
+
+@formula
+def adam_moments(params, grads, state, i, c):
+    """The moment updates Adam and NAdam share: w = shrink w; g = grad + wd w;
+    m = m + (1 - b1) (g - m); v = b2 v + (1 - b2) g^2, stored in state rows 0 and 1; returns
+    (w, g, m, v). ``c`` has the fields shrink, weight_decay, one_minus_b1, b2, one_minus_b2."""
+    w = params[i] * c.shrink
+    g = grads[i] + c.weight_decay * w
+    m = state[0, i]
+    m = m + c.one_minus_b1 * (g - m)
+    state[0, i] = m
+    v = c.b2 * state[1, i] + c.one_minus_b2 * (g * g)
+    state[1, i] = v
+    return w, g, m, v
+
+
+@formula
 def adam_coefficients(hyper, lr, t, cast, state, i):
     h = ADAM_SETTINGS
     beta_1, beta_2 = hyper[h.beta_1], hyper[h.beta_2]
-    decoupled = hyper[h.decoupled] != 0.0
-    return AdamStep(cast(hyper[h.epsilon]), hyper[h.amsgrad] != 0.0,
-                    cast(0.0 if decoupled else hyper[h.weight_decay]),
-                    cast(1.0 - lr * hyper[h.weight_decay] if decoupled else 1.0),
-                    cast(1.0 - beta_1), cast(beta_2), cast(1.0 - beta_2),
+    weight_decay, shrink = decay_terms(hyper[h.weight_decay], hyper[h.decoupled] != 0.0, lr)
+    return AdamStep(cast(hyper[h.epsilon]), hyper[h.amsgrad] != 0.0, cast(weight_decay),
+                    cast(shrink), cast(1.0 - beta_1), cast(beta_2), cast(1.0 - beta_2),
                     cast(lr / (1.0 - beta_1 ** t)), cast(math.sqrt(1.0 - beta_2 ** t)))
 
 
@@ -178,13 +200,7 @@ def adam_update(params, grads, state, i, c):
     """torch.optim.Adam / AdamW: decoupled decay w *= 1 - lr wd; m = m + (1 - b1) (g - m);
     v = b2 v + (1 - b2) g^2; amsgrad: vmax = max(vmax, v) replaces v below;
     w -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)."""
-    w = params[i] * c.shrink
-    g = grads[i] + c.weight_decay * w
-    m = state[0, i]
-    m = m + c.one_minus_b1 * (g - m)
-    state[0, i] = m
-    v = c.b2 * state[1, i] + c.one_minus_b2 * (g * g)
-    state[1, i] = v
+    w, g, m, v = adam_moments(params, grads, state, i, c)
     if c.amsgrad:
         if state[2, i] > v:
             v = state[2, i]
@@ -205,12 +221,12 @@ def nadam_coefficients(hyper, lr, t, cast, state, i):
     state row 2 (whose entries all hold P_(t-1))."""
     h = NADAM_SETTINGS
     beta_1, beta_2, psi = hyper[h.beta_1], hyper[h.beta_2], hyper[h.momentum_decay]
-    decoupled = hyper[h.decoupled_weight_decay] != 0.0
+    weight_decay, shrink = decay_terms(hyper[h.weight_decay],
+                                       hyper[h.decoupled_weight_decay] != 0.0, lr)
     mu = beta_1 * (1.0 - 0.5 * 0.96 ** (t * psi))
     mu_next = beta_1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
     product = state[2, i] * cast(mu)
-    return NadamStep(cast(hyper[h.epsilon]), cast(0.0 if decoupled else hyper[h.weight_decay]),
-                     cast(1.0 - lr * hyper[h.weight_decay] if decoupled else 1.0),
+    return NadamStep(cast(hyper[h.epsilon]), cast(weight_decay), cast(shrink),
                      cast(1.0 - beta_1), cast(beta_2), cast(1.0 - beta_2),
                      cast(1.0 - beta_2 ** t), product,
                      cast(-lr * (1.0 - mu) / (1.0 - product)),
@@ -221,13 +237,7 @@ def nadam_coefficients(hyper, lr, t, cast, state, i):
 def nadam_update(params, grads, state, i, c):
     """torch.optim.NAdam: m, v as Adam; den = sqrt(v / (1 - b2^t)) + eps;
     w -= lr (1 - mu_t) / (1 - P_t) g / den + lr mu_(t+1) / (1 - P_t mu_(t+1)) m / den."""
-    w = params[i] * c.shrink
-    g = grads[i] + c.weight_decay * w
-    m = state[0, i]
-    m = m + c.one_minus_b1 * (g - m)
-    state[0, i] = m
-    v = c.b2 * state[1, i] + c.one_minus_b2 * (g * g)
-    state[1, i] = v
+    w, g, m, v = adam_moments(params, grads, state, i, c)
     state[2, i] = c.product
     den = math.sqrt(v / c.bias_correction_2) + c.epsilon
     w = w + c.coef_g * (g / den)

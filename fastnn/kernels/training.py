@@ -117,7 +117,8 @@ def train_batches(data, first, stop, network, loss, optimizer, schedule, run):
         yb = data.y_batch[:rows]
         wb = data.w_batch[:rows] if weighted else data.w_batch[:0]
         t = counters[COUNT_UPDATES]
-        out = forward(network, xb, TRAINING, run.seed, t)
+        forward(network, xb, TRAINING, run.seed, t)
+        out = op_view(network.acts, ops, last, rows)
         d_out = op_view(network.deltas, ops, last, rows)
         batch_loss = loss_and_gradient(loss.code, out, yb, wb, d_out, loss.param, loss.fused)
         if not math.isfinite(batch_loss):
@@ -151,7 +152,8 @@ def predict_rows(x_all, network, chunk, out_all):
         end = min(start + chunk, n)
         rows = end - start
         xb = x_all[start:end]
-        out = forward(network, xb, INFERENCE, NO_SEED, np.int64(0))
+        forward(network, xb, INFERENCE, NO_SEED, np.int64(0))
+        out = op_view(network.acts, network.ops, network.ops.shape[0] - 1, rows)
         for i in range(rows):
             for j in range(width):
                 out_all[start + i, j] = out[i, j]
@@ -164,7 +166,8 @@ def batch_gradients(x, y, weights, network, loss, seed, step):
     ``grads``; returns that loss. Running statistics are left unchanged."""
     rows = x.shape[0]
     last = network.ops.shape[0] - 1
-    out = forward(network, x, TRAINING, seed, step)
+    forward(network, x, TRAINING, seed, step)
+    out = op_view(network.acts, network.ops, last, rows)
     d_out = op_view(network.deltas, network.ops, last, rows)
     value = loss_and_gradient(loss.code, out, y, weights, d_out, loss.param, loss.fused)
     backward(network, x, loss.fused, seed, step)
