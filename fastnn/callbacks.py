@@ -16,6 +16,8 @@ import os
 
 import numpy as np
 
+from .checks import choice, function, instance, non_negative_int, number
+
 
 class Callback:
     """Base class: every hook does nothing. ``self.model`` is the model being trained and
@@ -110,11 +112,7 @@ def check_callbacks(callbacks):
         return []
     if isinstance(callbacks, Callback):
         callbacks = [callbacks]
-    callbacks = list(callbacks)
-    for cb in callbacks:
-        if not isinstance(cb, Callback):
-            raise ValueError(f"callbacks must be fastnn.callbacks.Callback objects, got {cb!r}")
-    return callbacks
+    return [instance("each callback", cb, Callback) for cb in callbacks]
 
 
 def diverged(logs):
@@ -132,14 +130,12 @@ class Monitor:
     """
 
     def __init__(self, owner, monitor, mode="auto", min_delta=0.0):
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got {mode!r}")
-        if not isinstance(min_delta, numbers.Real) or not min_delta >= 0:
-            raise ValueError(f"{owner}: min_delta must be a number >= 0, got {min_delta!r}")
+        mode = choice(f"{owner} mode", mode, ("auto", "min", "max"))
+        min_delta = number(f"{owner}: min_delta", min_delta, low=0.0)
         if mode == "auto":
             name = monitor.lower()
             mode = "max" if "acc" in name or name.endswith("r2") else "min"
-        self.owner, self.name, self.mode, self.min_delta = owner, monitor, mode, float(min_delta)
+        self.owner, self.name, self.mode, self.min_delta = owner, monitor, mode, min_delta
 
     def worst(self):
         return math.inf if self.mode == "min" else -math.inf
@@ -185,10 +181,8 @@ class EarlyStopping(Callback):
     def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
                  restore_best_weights=True, verbose=0):
         super().__init__()
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"EarlyStopping: patience must be an integer >= 0, got {patience!r}")
+        self.patience = non_negative_int("EarlyStopping: patience", patience)
         self.monitor = Monitor("EarlyStopping", monitor, mode, min_delta)
-        self.patience = patience
         self.restore_best_weights = restore_best_weights
         self.verbose = verbose
 
@@ -287,10 +281,8 @@ def _learning_rate(model, owner):
 
 
 def _set_learning_rate(model, lr, owner):
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) \
-            or lr <= 0:
-        raise ValueError(f"{owner}: the learning rate must be a positive number, got {lr!r}")
-    model.optimizer.learning_rate = float(lr)
+    model.optimizer.learning_rate = number(f"{owner}: the learning rate", lr, low=0.0,
+                                           low_open=True)
 
 
 class ReduceLROnPlateau(Callback):
@@ -301,17 +293,13 @@ class ReduceLROnPlateau(Callback):
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4,
                  cooldown=0, min_lr=0.0, verbose=0):
         super().__init__()
-        if not isinstance(factor, numbers.Real) or not 0.0 < factor < 1.0:
-            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor!r}")
-        for name, value in (("patience", patience), ("cooldown", cooldown)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"ReduceLROnPlateau: {name} must be an integer >= 0, "
-                                 f"got {value!r}")
-        if not isinstance(min_lr, numbers.Real) or not min_lr >= 0:
-            raise ValueError(f"ReduceLROnPlateau: min_lr must be a number >= 0, got {min_lr!r}")
+        self.factor = number("ReduceLROnPlateau: factor", factor, low=0.0, high=1.0,
+                             low_open=True, high_open=True)
+        self.patience = non_negative_int("ReduceLROnPlateau: patience", patience)
+        self.cooldown = non_negative_int("ReduceLROnPlateau: cooldown", cooldown)
+        self.min_lr = number("ReduceLROnPlateau: min_lr", min_lr, low=0.0)
         self.monitor = Monitor("ReduceLROnPlateau", monitor, mode, min_delta)
-        self.factor, self.patience, self.cooldown = float(factor), patience, cooldown
-        self.min_lr, self.verbose = float(min_lr), verbose
+        self.verbose = verbose
 
     def on_train_begin(self, logs=None):
         self.monitor.check_available(self.params)
@@ -349,9 +337,7 @@ class LearningRateScheduler(Callback):
 
     def __init__(self, schedule, verbose=0):
         super().__init__()
-        if not callable(schedule):
-            raise ValueError(f"LearningRateScheduler needs a function, got {schedule!r}")
-        self.schedule = schedule
+        self.schedule = function("LearningRateScheduler: schedule", schedule)
         self.verbose = verbose
         self._with_rate = _positional_arity(schedule) >= 2
 

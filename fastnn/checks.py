@@ -3,7 +3,10 @@ a ValueError that names the argument, says what was expected and shows what was 
 
     positive_int("units", 8) -> 8           non_negative_int("patience", 0) -> 0
     number("lr", 0.1, low=0, low_open=True) -> 0.1     (finite, within the interval)
+    number("lr", -1, low=0, low_open=True)
+        -> ValueError: lr must be a positive number, got -1.0
     flag("nesterov", True) -> True          (a real bool, not 1 or "yes")
+    function("schedule", f) -> f            instance("each callback", cb, Callback) -> cb
     choice("optimizer", "adma", ["adam", "sgd"])
         -> ValueError: unknown optimizer 'adma' (did you mean 'adam'?); choose one of: adam, sgd
 """
@@ -42,12 +45,21 @@ def number(what, value, low=None, high=None, low_open=False, high_open=False):
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
     if too_low or too_high:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        lo = "-inf" if low is None else repr(float(low))
-        hi = "inf" if high is None else repr(float(high))
-        raise ValueError(f"{what} must be a number in {left}{lo}, {hi}{right}, got {value!r}")
+        raise ValueError(f"{what} must be {_within(low, high, low_open, high_open)}, "
+                         f"got {value!r}")
     return value
+
+
+def _within(low, high, low_open, high_open):
+    """The interval in words: "a positive number", "a number >= 0.5", "a number in [0.0, 1.0)"."""
+    if high is None:
+        if low == 0:
+            return "a positive number" if low_open else "a number >= 0"
+        return f"a number {'>' if low_open else '>='} {float(low)!r}"
+    if low is None:
+        return f"a number {'<' if high_open else '<='} {float(high)!r}"
+    left, right = "(" if low_open else "[", ")" if high_open else "]"
+    return f"a number in {left}{float(low)!r}, {float(high)!r}{right}"
 
 
 def flag(what, value):
@@ -70,7 +82,19 @@ def choice(what, value, options):
     raise ValueError(f"unknown {what} {value!r}{hint}; choose one of: {', '.join(names)}")
 
 
+def function(what, value):
+    if not callable(value):
+        raise ValueError(f"{what} must be a function (a callable), got {value!r}")
+    return value
+
+
 def callable_or_none(what, value):
-    if value is not None and not callable(value):
-        raise ValueError(f"{what} must be a callable, got {value!r}")
+    return None if value is None else function(what, value)
+
+
+def instance(what, value, cls):
+    """``value`` when it is a ``cls``; otherwise ValueError naming the class by its import
+    path."""
+    if not isinstance(value, cls):
+        raise ValueError(f"{what} must be a {cls.__module__}.{cls.__qualname__}, got {value!r}")
     return value

@@ -31,6 +31,8 @@ file).
 
 import math
 
+from .checks import positive_int
+
 BATCH_SIZE = 32
 MIN_UPDATES = 3000
 MIN_EPOCHS = 100
@@ -71,8 +73,7 @@ def train_defaults(rows, task, batch_size=None):
     """The default settings for ``rows`` training rows and ``task`` (binary, multiclass or
     regression), as {setting: value} with the command's setting names. ``batch_size`` (when the
     user chose one) is what the epochs are counted in."""
-    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
-        raise ValueError(f"rows must be a positive integer, got {rows!r}")
+    rows = positive_int("rows", rows)
     if task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     batch = BATCH_SIZE if batch_size is None else batch_size

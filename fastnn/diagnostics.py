@@ -34,6 +34,7 @@ import numpy as np
 
 from .activations import RELU_FAMILY
 from .callbacks import Callback
+from .checks import number, positive_int
 from .kernels import diagnostics as _k
 from .kernels import training as _tk
 from .kernels.losses import NO_WEIGHTS
@@ -46,8 +47,7 @@ FIELDS = ("grad_norm", "weight_norm", "update_ratio", "grad_nonfinite", "weight_
 def ewma(values, beta=0.9):
     """Exponentially weighted moving average with bias correction:
     v_t = beta v_(t-1) + (1 - beta) x_t, v_0 = 0, returned as v_t / (1 - beta^t), t = 1..n."""
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0.0 <= beta < 1.0:
-        raise ValueError(f"beta must be in [0, 1), got {beta!r}")
+    beta = number("beta", beta, low=0.0, high=1.0, high_open=True)
     x = np.asarray(values, dtype=np.float64)
     if x.ndim != 1:
         raise ValueError(f"values must be 1-D, got shape {x.shape}")
@@ -317,14 +317,12 @@ class GradientMonitor(Callback):
 
     def __init__(self, ratio=1e-3, growth=100.0, dead=0.5, patience=3, verbose=0):
         super().__init__()
-        for name, value, ok in (("ratio", ratio, 0 < ratio < 1), ("growth", growth, growth > 1),
-                                ("dead", dead, 0 <= dead < 1)):
-            if not ok:
-                raise ValueError(f"GradientMonitor: {name} out of range: {value!r}")
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"GradientMonitor: patience must be a positive integer, "
-                             f"got {patience!r}")
-        self.thresholds = Thresholds(float(ratio), float(growth), float(dead), patience)
+        self.thresholds = Thresholds(
+            number("GradientMonitor: ratio", ratio, low=0.0, high=1.0, low_open=True,
+                   high_open=True),
+            number("GradientMonitor: growth", growth, low=1.0, low_open=True),
+            number("GradientMonitor: dead", dead, low=0.0, high=1.0, high_open=True),
+            positive_int("GradientMonitor: patience", patience))
         self.verbose = verbose
         self.diagnostics = None
 

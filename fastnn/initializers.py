@@ -20,6 +20,7 @@ the standard deviation of a unit normal truncated there, so the variance is the 
 import numpy as np
 
 from . import activations
+from .checks import choice, number
 
 TRUNCATED_STD = 0.87962566103423978
 
@@ -48,7 +49,7 @@ class Constant(Initializer):
     name = "constant"
 
     def __init__(self, value=0.0):
-        self.value = float(value)
+        self.value = number("Constant value", value)
 
     def __call__(self, shape, rng):
         return np.full(shape, self.value)
@@ -78,9 +79,8 @@ class RandomNormal(Initializer):
     name = "random_normal"
 
     def __init__(self, mean=0.0, stddev=0.05):
-        if not stddev >= 0:
-            raise ValueError(f"stddev must be >= 0, got {stddev!r}")
-        self.mean, self.stddev = float(mean), float(stddev)
+        self.mean = number("RandomNormal mean", mean)
+        self.stddev = number("RandomNormal stddev", stddev, low=0.0)
 
     def __call__(self, shape, rng):
         return rng.normal(self.mean, self.stddev, shape)
@@ -90,9 +90,8 @@ class RandomUniform(Initializer):
     name = "random_uniform"
 
     def __init__(self, minval=-0.05, maxval=0.05):
-        if not maxval >= minval:
-            raise ValueError(f"need minval <= maxval, got {minval!r} > {maxval!r}")
-        self.minval, self.maxval = float(minval), float(maxval)
+        self.minval = number("RandomUniform minval", minval)
+        self.maxval = number("RandomUniform maxval", maxval, low=self.minval)
 
     def __call__(self, shape, rng):
         return rng.uniform(self.minval, self.maxval, shape)
@@ -179,18 +178,8 @@ def get(spec, activation=None):
     Initializer; ValueError if unknown."""
     if isinstance(spec, Initializer):
         return spec
-    if isinstance(spec, dict):
-        config = dict(spec)
-        return _from_name(config.pop("name"), config)
-    if spec == "auto":
-        spec = auto_for(activation)
-    return _from_name(spec, {})
-
-
-def _from_name(name, kwargs):
-    key = name.lower() if isinstance(name, str) else name
-    if key not in INITIALIZERS:
-        raise ValueError(
-            f"unknown initializer {name!r}; choose one of: auto, {', '.join(INITIALIZERS)}"
-        )
-    return INITIALIZERS[key](**kwargs)
+    config = dict(spec) if isinstance(spec, dict) else {"name": spec}
+    name = config.pop("name", None)
+    key = choice("initializer", name.lower() if isinstance(name, str) else name,
+                 ["auto", *INITIALIZERS])
+    return INITIALIZERS[auto_for(activation) if key == "auto" else key](**config)

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import activations, initializers
 from . import regularizers as regularizers_mod
-from .checks import number, positive_int
+from .checks import choice, number, positive_int
 from .kernels import batchnorm as batchnorm_kernels
 from .kernels import network
 
@@ -285,7 +285,4 @@ LAYERS = {cls.__name__: cls for cls in (Dense, Activation, Dropout, BatchNormali
 def from_config(config):
     """A new layer from ``get_config()`` output; ValueError for an unknown class."""
     config = dict(config)
-    name = config.pop("class", None)
-    if name not in LAYERS:
-        raise ValueError(f"unknown layer class {name!r}")
-    return LAYERS[name](**config)
+    return LAYERS[choice("layer class", config.pop("class", None), LAYERS)](**config)

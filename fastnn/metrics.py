@@ -13,6 +13,7 @@ scikit-learn's weighted r2).
 
 import numpy as np
 
+from .checks import choice
 from .kernels import losses as _lk
 from .kernels import training as _tk
 
@@ -25,9 +26,8 @@ def resolve(names, accuracy_rule):
     """Canonical metric names; ValueError for an unknown one or accuracy without a rule."""
     resolved = []
     for name in names or ():
-        key = ALIASES.get(str(name).lower(), str(name).lower())
-        if key not in METRICS:
-            raise ValueError(f"unknown metric {name!r}; choose from: {', '.join(METRICS)}")
+        key = str(name).lower()
+        key = choice("metric", ALIASES.get(key, key), METRICS)
         if key == "accuracy" and accuracy_rule == _lk.NO_ACCURACY:
             raise ValueError("accuracy needs a classification loss (binary_crossentropy, "
                              "categorical_crossentropy, sparse_categorical_crossentropy, hinge)")

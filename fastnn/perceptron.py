@@ -10,10 +10,9 @@ and never when they are not (XOR). The epochs run in a compiled kernel
 (fastnn/kernels/perceptron.py).
 """
 
-import math
-
 import numpy as np
 
+from .checks import non_negative_int, number, positive_int
 from .kernels.perceptron import perceptron_epoch
 
 
@@ -27,18 +26,9 @@ class Perceptron:
     """
 
     def __init__(self, learning_rate=0.01, max_epochs=1000, seed=0):
-        if isinstance(learning_rate, bool) or not isinstance(
-                learning_rate, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(learning_rate) or learning_rate <= 0:
-            raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
-        if isinstance(max_epochs, bool) or not isinstance(max_epochs, (int, np.integer)) \
-                or max_epochs < 1:
-            raise ValueError(f"max_epochs must be a positive integer, got {max_epochs!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        self.learning_rate = float(learning_rate)
-        self.max_epochs = int(max_epochs)
-        self.seed = int(seed)
+        self.learning_rate = number("learning_rate", learning_rate, low=0.0, low_open=True)
+        self.max_epochs = positive_int("max_epochs", max_epochs)
+        self.seed = non_negative_int("seed", seed)
         self.coef_ = None
 
     def _inputs(self, X):

@@ -10,17 +10,17 @@ loop (fastnn/kernels/regularization.py); biases are not penalised. The loss that
 that evaluate returns and that compute_gradients differentiates includes the penalty.
 """
 
-import math
-
 import numpy as np
+
+from .checks import number
 
 
 class Regularizer:
     """R(W) = l1 sum |w| + l2 sum w^2, both coefficients >= 0 (Keras's L1L2)."""
 
     def __init__(self, l1=0.0, l2=0.0):
-        self.l1 = _coefficient("l1", l1)
-        self.l2 = _coefficient("l2", l2)
+        self.l1 = number("regularization coefficient l1", l1, low=0.0)
+        self.l2 = number("regularization coefficient l2", l2, low=0.0)
 
     def __call__(self, weights):
         """The penalty of ``weights`` (any array), in float64."""
@@ -32,14 +32,6 @@ class Regularizer:
 
     def __repr__(self):
         return f"Regularizer(l1={self.l1!r}, l2={self.l2!r})"
-
-
-def _coefficient(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not math.isfinite(value) or value < 0:
-        raise ValueError(f"regularization coefficient {name} must be a finite number >= 0, "
-                         f"got {value!r}")
-    return float(value)
 
 
 def l1(l1=0.01):

@@ -40,7 +40,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import optimizers
 from .builders import make_optimizer, mlp
 from .callbacks import EarlyStopping
-from .checks import positive_int
+from .checks import number, positive_int
 from .model_file import load_model
 
 # scikit-learn's name of the output activation, as its MLP reports ``out_activation_``
@@ -122,13 +122,12 @@ class _BaseMLP(BaseEstimator):
         return min(positive_int("batch_size", self.batch_size), n_rows)
 
     def _build(self, task, n_outputs, n_rows, seed):
-        if not self.alpha >= 0:
-            raise ValueError(f"alpha must be >= 0, got {self.alpha!r}")
+        alpha = number("alpha", self.alpha, low=0.0)
         hidden = self.hidden_layer_sizes
         hidden = (hidden,) if isinstance(hidden, (int, np.integer)) else tuple(hidden)
         return mlp(task, n_outputs, hidden=hidden, activation=self.activation,
                    dropout=self.dropout, batchnorm=self.batchnorm,
-                   l2=self.alpha / (2 * self._batch_size(n_rows)),
+                   l2=alpha / (2 * self._batch_size(n_rows)),
                    optimizer=self._optimizer(), seed=seed, dtype=self.dtype)
 
     # ----------------------------------------------------------------- training
@@ -136,34 +135,32 @@ class _BaseMLP(BaseEstimator):
         """(training rows, their weights, validation data or None, the EarlyStopping
         callback)."""
         patience = positive_int("n_iter_no_change", self.n_iter_no_change) + 1
-        if not self.tol >= 0:
-            raise ValueError(f"tol must be >= 0, got {self.tol!r}")
+        tol = number("tol", self.tol, low=0.0)
         # scikit-learn stops when the count of epochs without improvement EXCEEDS
         # n_iter_no_change; EarlyStopping stops when it REACHES patience.
         if not self.early_stopping:
             return X, y, sample_weight, None, EarlyStopping(
-                monitor="loss", patience=patience, min_delta=self.tol, mode="min",
+                monitor="loss", patience=patience, min_delta=tol, mode="min",
                 restore_best_weights=False)
-        if not 0.0 < self.validation_fraction < 1.0:
-            raise ValueError("validation_fraction must be in (0, 1), got "
-                             f"{self.validation_fraction!r}")
+        fraction = number("validation_fraction", self.validation_fraction, low=0.0, high=1.0,
+                          low_open=True, high_open=True)
         stratify = y if isinstance(self, ClassifierMixin) else None
         weights = np.ones(len(y)) if sample_weight is None else sample_weight
         try:
             X_train, X_val, y_train, y_val, w_train, w_val = train_test_split(
-                X, y, weights, test_size=self.validation_fraction, random_state=split_seed,
+                X, y, weights, test_size=fraction, random_state=split_seed,
                 stratify=stratify)
         except ValueError:
             # too few rows of some class for a stratified split: split without stratifying,
             # as scikit-learn's own MLP does
             X_train, X_val, y_train, y_val, w_train, w_val = train_test_split(
-                X, y, weights, test_size=self.validation_fraction, random_state=split_seed)
+                X, y, weights, test_size=fraction, random_state=split_seed)
         if sample_weight is None:
             w_train = w_val = None
         validation = (X_val, y_val) if w_val is None else (X_val, y_val, w_val)
         monitor = f"val_{self._score_metric}"
         return X_train, y_train, w_train, validation, EarlyStopping(
-            monitor=monitor, patience=patience, min_delta=self.tol, mode="max",
+            monitor=monitor, patience=patience, min_delta=tol, mode="max",
             restore_best_weights=True)
 
     def _fit(self, X, y, incremental, classes=None, sample_weight=None):

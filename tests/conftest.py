@@ -1,3 +1,5 @@
+import sys
+
 import numpy as np
 import pytest
 
@@ -5,7 +7,43 @@ from fastnn.cuda.simulator import use_simulator_without_gpu
 
 # The CUDA tests (tests/test_cuda_*.py) run on a GPU where there is one, else on Numba's CUDA
 # simulator; the choice must be made before numba.cuda is first imported. CPU tests are unaffected.
-use_simulator_without_gpu()
+SIMULATOR = use_simulator_without_gpu()
+
+
+@pytest.fixture(scope="module")
+def simulator_switching():
+    """For tests that launch CUDA kernels: on the simulator, Python switches threads every 0.2 ms
+    instead of every 5 ms. The simulator runs each GPU thread as a Python thread and waits for
+    them (and releases them at each syncthreads) in a loop that holds the interpreter lock until
+    Python switches, so a launch then takes about half as long."""
+    previous = sys.getswitchinterval()
+    if SIMULATOR:
+        sys.setswitchinterval(2e-4)
+    yield
+    sys.setswitchinterval(previous)
+
+
+# The tests that take longest (child processes, the CUDA simulator, Dask), longest first: a test
+# file's name, or file::test. pytest-xdist (--maxschedchunk 2 in pyproject.toml) hands each
+# worker two tests in this order, then two more each time one finishes, so the long ones spread
+# over the workers and the short ones at the end even out the finish. The short test between
+# the two long benchmark smoke tests keeps those on different workers.
+LONG_FIRST = ["test_bench_smoke.py::test_every_benchmark_runs_once_at_tiny_size",
+              "test_bench_smoke.py::test_report_rejects_an_unknown_workload",
+              "test_bench_smoke.py", "test_cuda_compile.py", "test_cuda_model.py",
+              "test_packaging.py", "test_model_selection.py", "test_cli_signals.py",
+              "test_cuda_device.py", "test_quality_smoke.py", "test_threads.py",
+              "test_fuzz_model_files.py", "test_cli_packaging.py", "test_fuzz_tables.py",
+              "test_cuda_kernels.py"]
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        name = item.nodeid.rsplit("/", 1)[-1]
+        return next((i for i, prefix in enumerate(LONG_FIRST)
+                     if name == prefix or name.startswith(prefix + "::")), len(LONG_FIRST))
+
+    items.sort(key=rank)
 
 
 @pytest.fixture

@@ -14,10 +14,6 @@ def entries(path):
         return {name: archive[name] for name in archive.files}
 
 
-def config_of(path):
-    return json.loads(entries(path)["config"].tobytes())
-
-
 def write_entries(path, arrays):
     with open(path, "wb") as f:
         np.savez(f, **arrays)

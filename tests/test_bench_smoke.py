@@ -17,8 +17,11 @@ pytest.importorskip("pytest_benchmark")
 
 
 def run(args, **kwargs):
+    """``python ARGS`` at the repository root, its peers on one thread each (the test suite
+    already runs one test per core)."""
+    env = dict(os.environ, FASTNN_BENCH_THREADS="1")
     return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=900, **kwargs)
+                          timeout=900, env=env, **kwargs)
 
 
 def test_every_benchmark_runs_once_at_tiny_size():

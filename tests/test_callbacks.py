@@ -3,8 +3,10 @@
 import csv
 import math
 import os
+import signal
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -337,20 +339,30 @@ def test_keyboard_interrupt_restores_early_stopping_best_weights():
 
 
 CTRL_C_SCRIPT = """
-import os, signal, sys, threading
+import faulthandler, signal, sys
 import numpy as np
 import fastnn as fn
+
+faulthandler.dump_traceback_later(90, exit=True)  # a hang shows where, in the test's failure
+# Ctrl-C as in a fresh terminal, whatever signal state the test process passed on
+signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+class SayWhenTraining(fn.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            print("training", flush=True)
+
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((256, 4))
 y = X @ np.array([1.0, -1.0, 0.5, 2.0])
 model = fn.Sequential([fn.Dense(16, activation="tanh"), fn.Dense(1)], input_dim=4, seed=0)
 model.compile(optimizer=fn.SGD(0.01), loss="mse")
-model.fit(X, y, epochs=1)  # compile before the clock starts
-threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
 try:
     model.fit(X, y, epochs=10 ** 7, batch_size=1, validation_split=0.25,
-              callbacks=[fn.EarlyStopping(patience=10 ** 7)])
+              callbacks=[fn.EarlyStopping(patience=10 ** 7), SayWhenTraining()])
 except KeyboardInterrupt:
     finite = bool(np.all(np.isfinite(model.predict(X))))
     print(model.history.stop_reason, len(model.history.epoch) > 0, finite)
@@ -360,12 +372,23 @@ print("not interrupted")
 
 
 def test_a_real_ctrl_c_stops_fit_and_the_caller_can_exit_130():
+    """SIGINT from outside the process, as a terminal sends Ctrl-C, once the first epoch is
+    done."""
     root = Path(__file__).resolve().parents[1]
     env = dict(os.environ, PYTHONPATH=str(root))
-    result = subprocess.run([sys.executable, "-c", CTRL_C_SCRIPT], capture_output=True,
-                            text=True, env=env, timeout=120)
-    assert result.returncode == 130, result.stderr
-    assert result.stdout.split() == ["interrupted", "True", "True"]
+    child = subprocess.Popen([sys.executable, "-c", CTRL_C_SCRIPT], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        ready = child.stdout.readline()
+        if ready == "training\n":
+            time.sleep(0.2)
+            child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=120)
+    finally:
+        child.kill()
+    assert ready == "training\n", err
+    assert child.returncode == 130, err
+    assert out.split() == ["interrupted", "True", "True"]
 
 
 def test_a_non_finite_val_loss_counts_as_divergence():

@@ -92,8 +92,10 @@ for dtype in (types.float32, types.float64):
     letters = {"M": dtype[:, ::1], "V": dtype[::1], "F": dtype, "S": types.float64[:, ::1],
                "s": types.float64[::1], "o": types.int64[::1], "i": types.int64, "u": types.uint64,
                "f": types.float64, "b": types.boolean}
+    # a kernel with no argument of the model's dtype (M, V, F) compiles alike for both: once
     jobs = [(name, kernel.py_func, signatures[name]) for name, kernel in kernels.items()
-            if name in signatures]
+            if name in signatures
+            and (dtype == types.float32 or set(signatures[name]) & set("MVF"))]
     # the formulas are compiled per table row once, in float32 (float64 types them alike)
     for name, (table, letters_of) in (table_kernels.items() if dtype == types.float32 else ()):
         module_name, factory = name.split(".")

@@ -2,8 +2,10 @@
 formula tables (activations, losses, optimizers).
 
 Runs on a GPU where there is one, else on Numba's CUDA simulator (switched on in conftest.py);
-sizes are tiny because the simulator runs each GPU thread as a Python thread. Shapes include sizes
-that are not multiples of the matmul tile (16) and products that span several tiles.
+sizes are tiny because the simulator runs each GPU thread as a Python thread. Sizes are set
+against the launch shapes of fastnn/cuda/_launch.py (which are smaller on the simulator): sizes
+that are not multiples of the matmul tile, products that span several tiles, buffers longer than
+one block.
 """
 
 import numpy as np
@@ -19,7 +21,7 @@ from fastnn.cuda import losses as cu_loss
 from fastnn.cuda import optimizers as cu_opt
 from fastnn.cuda import reductions as cu_red
 from fastnn.cuda import regularization as cu_reg
-from fastnn.cuda._launch import grid
+from fastnn.cuda._launch import THREADS, TILE, elements
 from fastnn.cuda.clipping import Clipper
 from fastnn.cuda.device import CudaUnavailableError, cuda_module
 from fastnn.cuda.matmul import column_sums, matmul
@@ -45,7 +47,8 @@ def _cuda_usable():
     return True
 
 
-pytestmark = pytest.mark.skipif(not _cuda_usable(), reason="no CUDA GPU and no simulator")
+pytestmark = [pytest.mark.skipif(not _cuda_usable(), reason="no CUDA GPU and no simulator"),
+              pytest.mark.usefixtures("simulator_switching")]
 
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-11, atol=1e-12)}
 ALPHAS = {k_act.CODES["leaky_relu"]: 0.1, k_act.CODES["elu"]: 0.7}
@@ -53,9 +56,9 @@ ACTIVATION_CODES = [code for code, e in enumerate(k_act.ACTIVATIONS)]
 
 
 @pytest.mark.parametrize("m,n,k,trans_a,trans_b", [
-    (19, 7, 21, False, False),   # two row tiles, two k tiles, ragged edges
-    (7, 19, 17, True, False),    # A given as a^T (the weight gradient x^T dz)
-    (17, 6, 5, False, True),     # B given as b^T (the input gradient dz W^T)
+    (TILE + 3, TILE - 1, TILE + 5, False, False),  # two row tiles, two k tiles, ragged edges
+    (TILE - 1, TILE + 3, TILE + 1, True, False),   # A given as a^T (the weight gradient x^T dz)
+    (TILE + 1, 6, 5, False, True),                 # B given as b^T (the input gradient dz W^T)
 ])
 def test_tiled_matmul_matches_numpy(m, n, k, trans_a, trans_b, rng):
     a = rng.normal(size=(k, m) if trans_a else (m, k))
@@ -227,7 +230,7 @@ def test_every_optimizer_of_the_table_is_checked():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_optimizer_step_matches_cpu(optimizer, dtype, rng):
     """Two steps (t = 1, 2) from the same state, on a buffer longer than one block."""
-    n = 130
+    n = THREADS + 2
     params = rng.normal(size=n).astype(dtype)
     state = optimizer.initial_state(n, dtype)
     expected, expected_state = params.copy(), state.copy()
@@ -245,11 +248,15 @@ def test_optimizer_step_matches_cpu(optimizer, dtype, rng):
     np.testing.assert_allclose(d_state.copy_to_host(), expected_state, **TOL[dtype])
 
 
+# Values summed by one block of a reduction's first pass.
+BLOCK_SPAN = cu_red.REDUCE_THREADS * cu_red.ITEMS_PER_THREAD
+
+
 @pytest.mark.parametrize("clip_norm,clip_value", [(1.5, 0.0), (2.0, 0.5), (1e6, 0.0)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_clipping_matches_cpu(clip_norm, clip_value, dtype, rng):
-    """Over 600 values: more than one block of the norm's first pass."""
-    grads = rng.normal(size=600).astype(dtype)
+    """More values than one block of the norm's first pass sums."""
+    grads = rng.normal(size=BLOCK_SPAN + 88).astype(dtype)
     expected = grads.copy()
     k_clip.clip_gradients(expected, clip_norm, clip_value)
     d_grads = cuda.to_device(grads)
@@ -257,7 +264,8 @@ def test_clipping_matches_cpu(clip_norm, clip_value, dtype, rng):
     np.testing.assert_allclose(d_grads.copy_to_host(), expected, **TOL[dtype])
 
 
-@pytest.mark.parametrize("n", [1, 130, 600])  # one block, one block strided, two blocks
+@pytest.mark.parametrize("n", [1, cu_red.REDUCE_THREADS + 2, BLOCK_SPAN + 88],
+                         ids=["one-block", "one-block-strided", "two-blocks"])
 def test_sum_of_squares_is_exact_to_float64_rounding(n, rng):
     assert cu_red.sum_blocks(n) == -(-n // (cu_red.REDUCE_THREADS * cu_red.ITEMS_PER_THREAD))
     assert cu_red.sum_blocks(10 ** 9) == cu_red.MAX_BLOCKS
@@ -328,7 +336,7 @@ def test_gather_rows_matches_cpu(rng):
     source = rng.normal(size=(11, 3))
     order = rng.permutation(11).astype(np.int64)
     dest = cuda.to_device(np.zeros((5, 3)))
-    gather_rows[grid(4 * 3)](cuda.to_device(source), cuda.to_device(order), 6, 4, dest)
+    gather_rows[elements(4, 3)](cuda.to_device(source), cuda.to_device(order), 6, 4, dest)
     expected = np.zeros((5, 3))
     k_train.gather_rows(source, order, 6, 10, expected)
     np.testing.assert_array_equal(dest.copy_to_host(), expected)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import fastnn as fn
+from fastnn.cuda._launch import TILE
 from fastnn.cuda.device import CudaUnavailableError, cuda_module
 from fastnn.cuda.trainer import CudaTrainer
 from fastnn.layers import Layer
@@ -21,7 +22,8 @@ def _cuda_usable():
     return True
 
 
-pytestmark = pytest.mark.skipif(not _cuda_usable(), reason="no CUDA GPU and no simulator")
+pytestmark = [pytest.mark.skipif(not _cuda_usable(), reason="no CUDA GPU and no simulator"),
+              pytest.mark.usefixtures("simulator_switching")]
 
 
 def _pair(make_layers, loss, n_in, dtype="float32", lr=0.1, seed=3, metrics=None,
@@ -99,10 +101,11 @@ def test_layer_gradients_and_loss_match_cpu(layers, loss, n_out, rng):
 
 @pytest.mark.filterwarnings("ignore:overflow encountered")
 def test_an_epoch_with_batchnorm_and_dropout_gives_the_same_weights_as_cpu(rng):
-    """Benchmark B4's layer pattern: the same masks, the same running statistics, weights within
-    float32 tolerance; predict then uses the running statistics and no dropout, on both. (SGD,
-    not B4's RMSprop: the gradient of a bias just before BatchNorm is zero up to rounding, and
-    RMSprop would scale that rounding noise up to full-size steps that differ between devices.)"""
+    """The layer pattern of the BatchNorm-and-dropout benchmark workload: the same masks, the same
+    running statistics, weights within float32 tolerance; predict then uses the running
+    statistics and no dropout, on both. (SGD, not that workload's RMSprop: the gradient of a bias
+    just before BatchNorm is zero up to rounding, and RMSprop would scale that rounding noise up
+    to full-size steps that differ between devices.)"""
     def layers():
         return [fn.Dense(8), fn.BatchNormalization(), fn.Activation("relu"), fn.Dropout(0.25),
                 fn.Dense(3, activation="softmax")]
@@ -120,12 +123,12 @@ def test_an_epoch_with_batchnorm_and_dropout_gives_the_same_weights_as_cpu(rng):
 
 
 def test_gradients_match_cpu_across_several_tiles(rng):
-    """18 inputs, 20 rows, 17 units: every product spans two 16-wide tiles in each dimension,
-    with ragged edges."""
-    cpu, gpu = _pair(lambda: [fn.Dense(17, activation="tanh"), fn.BatchNormalization(),
+    """TILE + 2 inputs, TILE + 4 rows, TILE + 1 units: every product spans two tiles of the
+    matrix product in each dimension, with ragged edges."""
+    cpu, gpu = _pair(lambda: [fn.Dense(TILE + 1, activation="tanh"), fn.BatchNormalization(),
                               fn.Dense(3, activation="softmax")],
-                     "sparse_categorical_crossentropy", 18, dtype="float64")
-    X, y = _data("sparse_categorical_crossentropy", 20, 18, 3, rng)
+                     "sparse_categorical_crossentropy", TILE + 2, dtype="float64")
+    X, y = _data("sparse_categorical_crossentropy", TILE + 4, TILE + 2, 3, rng)
     np.testing.assert_allclose(gpu.compute_gradients(X, y), cpu.compute_gradients(X, y),
                                rtol=1e-9, atol=1e-12)
 
@@ -139,19 +142,20 @@ def test_two_epochs_give_the_same_weights_history_and_predictions_as_cpu(rng, tm
     """Same seed, same shuffles, a ragged last batch: weights within float32 tolerance, the same
     history, the same number of updates; then predict/evaluate in chunks, and the saved model."""
     cpu, gpu = _pair(_mlp, "categorical_crossentropy", 4, metrics=["accuracy", "mae", "rmse"])
-    X, y = _data("categorical_crossentropy", 24, 4, 3, rng)
-    h_cpu = cpu.fit(X, y, epochs=2, batch_size=10)
-    h_gpu = gpu.fit(X, y, epochs=2, batch_size=10)
+    X, y = _data("categorical_crossentropy", 10, 4, 3, rng)
+    h_cpu = cpu.fit(X, y, epochs=2, batch_size=6)
+    h_gpu = gpu.fit(X, y, epochs=2, batch_size=6)
     np.testing.assert_allclose(gpu.params, cpu.params, rtol=1e-5, atol=1e-6)
-    assert gpu.iterations == cpu.iterations == 6
+    assert gpu.iterations == cpu.iterations == 4
     assert h_gpu.history.keys() == h_cpu.history.keys()
     for key, values in h_cpu.history.items():
         if key != "time":
             np.testing.assert_allclose(h_gpu.history[key], values, rtol=1e-5)
-    np.testing.assert_allclose(gpu.predict(X, batch_size=10), cpu.predict(X), rtol=1e-5,
+    np.testing.assert_allclose(gpu.predict(X, batch_size=6), cpu.predict(X), rtol=1e-5,
                                atol=1e-6)
+    on_gpu = gpu.evaluate(X, y, batch_size=4)
     for key, value in cpu.evaluate(X, y).items():
-        np.testing.assert_allclose(gpu.evaluate(X, y, batch_size=16)[key], value, rtol=1e-5)
+        np.testing.assert_allclose(on_gpu[key], value, rtol=1e-5)
     gpu.save(tmp_path / "m.fnn")
     loaded = fn.load_model(tmp_path / "m.fnn")
     assert loaded.device == "cpu"
@@ -184,7 +188,7 @@ def test_streamed_data_gives_the_same_weights_as_resident_data(rng):
     models = [fn.Sequential([fn.Dense(4, activation="tanh"), fn.Dense(1)], input_dim=3, seed=1,
                             device="cuda").compile(optimizer="sgd", loss="mse")
               for _ in range(2)]
-    X, y = _data("mse", 17, 3, 1, rng)
+    X, y = _data("mse", 9, 3, 1, rng)  # batches of 4, 4 and 1 rows: chunks of 2 and 1 batches
     trainers = []
     for model, limit in zip(models, (None, 2 * 4 * 4 * 4)):  # 2 batches of 4 rows of 4 floats
         trainer = CudaTrainer(model, *model._data(X, y), 4, device_data_limit=limit)
@@ -246,7 +250,7 @@ def test_validation_and_progress_as_on_cpu(rng):
     """Validation runs the CUDA forward pass every epoch; progress is reported per chunk of
     batches, with only the stats copied back between chunks."""
     cpu, gpu = _pair(lambda: [fn.Dense(4, activation="tanh"), fn.Dense(1)], "mse", 3)
-    X, y = _data("mse", 16, 3, 1, rng)
+    X, y = _data("mse", 12, 3, 1, rng)
     calls = {"cpu": [], "cuda": []}
     for model in (cpu, gpu):
         model.fit(X, y, epochs=2, batch_size=4, validation_split=0.25,
@@ -259,7 +263,7 @@ def test_validation_and_progress_as_on_cpu(rng):
         trainer.chunk_batches = 1
         done = []
         assert trainer.run_epoch(True, lambda d, n: done.append((d, n))) is True
-        assert done == [(1, 4), (2, 4), (3, 4), (4, 4)]
+        assert done == [(1, 3), (2, 3), (3, 3)]
     np.testing.assert_allclose(gpu.params, cpu.params, rtol=1e-5, atol=1e-6)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from numba import cuda
 
 from ..kernels.activations import ACTIVATIONS
-from ._launch import device, grid
+from ._launch import device, element_of_thread, elements, grid
 
 
 def fused_in_matmul(code):
@@ -44,12 +44,9 @@ def forward_kernel(code):
 
     @cuda.jit
     def elements_kernel(z, bias, rows, alpha, pre):
-        k = cuda.grid(1)
-        cols = z.shape[1]
-        if k >= rows * cols:
+        i, j = element_of_thread(rows, z.shape[1])
+        if i < 0:
             return
-        i = k // cols
-        j = k - i * cols
         v = z[i, j] + bias[j]
         if keep:
             pre[i, j] = v
@@ -71,18 +68,15 @@ def backward_kernel(code):
 
     @cuda.jit
     def elements_kernel(y, z, dy, rows, alpha):
-        k = cuda.grid(1)
-        cols = y.shape[1]
-        if k >= rows * cols:
+        i, j = element_of_thread(rows, y.shape[1])
+        if i < 0:
             return
-        i = k // cols
-        j = k - i * cols
         dy[i, j] = g(dy[i, j], y[i, j], z[i, j], alpha)
     return elements_kernel
 
 
 def _threads(code, rows, cols):
-    return grid(rows if ACTIVATIONS[code].rowwise else rows * cols)
+    return grid(rows) if ACTIVATIONS[code].rowwise else elements(rows, cols)
 
 
 def activate(code, z, bias, rows, alpha, pre):
@@ -97,15 +91,12 @@ def backward(code, y, z, dy, rows, alpha):
 
 @cuda.jit
 def copy_kernel(src, dst, rows):
-    k = cuda.grid(1)
-    cols = src.shape[1]
-    if k < rows * cols:
-        i = k // cols
-        j = k - i * cols
+    i, j = element_of_thread(rows, src.shape[1])
+    if i >= 0:
         dst[i, j] = src[i, j]
 
 
 def copy_rows(src, dst, rows):
     """dst[:rows] = src[:rows]."""
-    copy_kernel[grid(rows * src.shape[1])](src, dst, rows)
+    copy_kernel[elements(rows, src.shape[1])](src, dst, rows)
 

@@ -12,7 +12,7 @@ from numba import cuda
 from ..kernels import batchnorm as formulas
 from ..kernels.batchnorm import CENTER, SCALE
 from ..kernels.training import STAT_NONFINITE
-from ._launch import device, grid
+from ._launch import device, element_of_thread, elements, grid
 
 inverse_std = device(formulas.inverse_std)
 normalized = device(formulas.normalized)
@@ -50,12 +50,10 @@ def statistics_kernel(x, rows, params, p_off, scale, state, s_off, eps, training
 @cuda.jit
 def normalize_kernel(x, rows, params, beta_off, center, scratch, y):
     """y_ij = (x_ij - mean_j) gamma_j / std_j + beta_j."""
-    k = cuda.grid(1)
     n = x.shape[1]
-    if k >= rows * n:
+    i, j = element_of_thread(rows, n)
+    if i < 0:
         return
-    i = k // n
-    j = k - i * n
     beta = params[beta_off + j] if center else 0.0
     y[i, j] = normalized(x[i, j], scratch[j], scratch[3 * n + j], beta)
 
@@ -82,12 +80,10 @@ def gradient_sums_kernel(x, dy, rows, grads, p_off, scale, center, beta_off, scr
 @cuda.jit
 def input_gradient_kernel(x, dy, rows, scratch, work, dx):
     """dx_ij = gamma_j / (B std_j) (B dy_ij - sum dy_j - xhat_ij sum (dy xhat)_j)."""
-    k = cuda.grid(1)
     n = x.shape[1]
-    if k >= rows * n:
+    i, j = element_of_thread(rows, n)
+    if i < 0:
         return
-    i = k // n
-    j = k - i * n
     dx[i, j] = input_gradient(x[i, j], dy[i, j], scratch[j], scratch[2 * n + j],
                               scratch[3 * n + j], rows, work[j], work[n + j])
 
@@ -116,7 +112,7 @@ def forward(x, rows, params, p_off, flags, state, s_off, eps, training, scratch,
     beta_off = p_off + n if scale else p_off
     statistics_kernel[grid(n)](x, rows, params, p_off, scale, state, s_off, eps, training,
                                scratch)
-    normalize_kernel[grid(rows * n)](x, rows, params, beta_off, center, scratch, y)
+    normalize_kernel[elements(rows, n)](x, rows, params, beta_off, center, scratch, y)
 
 
 def backward(x, dy, rows, grads, p_off, flags, scratch, work, dx):
@@ -127,7 +123,7 @@ def backward(x, dy, rows, grads, p_off, flags, scratch, work, dx):
     gradient_sums_kernel[grid(n)](x, dy, rows, grads, p_off, scale, center, beta_off, scratch,
                                   work)
     if dx is not None:
-        input_gradient_kernel[grid(rows * n)](x, dy, rows, scratch, work, dx)
+        input_gradient_kernel[elements(rows, n)](x, dy, rows, scratch, work, dx)
 
 
 def update_running(state, s_off, scratch, n, rows, momentum, stats):

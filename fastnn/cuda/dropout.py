@@ -10,20 +10,18 @@ import numpy as np
 from numba import cuda
 
 from ..kernels import random as cpu_random
-from ._launch import device, grid
+from ._launch import device, element_of_thread, elements
 
 keeps = device(cpu_random.keeps)
 
 
 @cuda.jit
 def dropout_kernel(src, dst, rows, key, threshold, scale):
-    k = cuda.grid(1)
     cols = src.shape[1]
-    if k >= rows * cols:
+    i, j = element_of_thread(rows, cols)
+    if i < 0:
         return
-    i = k // cols
-    j = k - i * cols
-    if keeps(key, k, threshold):
+    if keeps(key, i * cols + j, threshold):
         dst[i, j] = src[i, j] * scale
     else:
         dst[i, j] = 0.0
@@ -31,6 +29,6 @@ def dropout_kernel(src, dst, rows, key, threshold, scale):
 
 def dropout_apply(src, dst, rows, rate, key):
     """dst = src * m / (1 - rate) on the first ``rows`` rows, m the mask of stream ``key``."""
-    dropout_kernel[grid(rows * src.shape[1])](src, dst, rows, key,
+    dropout_kernel[elements(rows, src.shape[1])](src, dst, rows, key,
                                               cpu_random.keep_threshold(rate),
                                               np.float64(1.0 / (1.0 - rate)))

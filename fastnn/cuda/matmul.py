@@ -3,14 +3,15 @@ epilogue, and the bias gradient.
 
     out = f(A B + bias)      A (m, k), B (k, n); A may be a^T and B may be b^T (flags)
 
-Each block computes a TILE x TILE tile of ``out``: it walks k in steps of TILE, staging a tile of
-A and one of B in shared memory (a transposed operand is read along its rows and stored
-transposed, so global reads stay coalesced), and each thread sums its element in the operands'
-dtype, p in increasing order as the CPU's small-product loop does. Sizes need not be multiples of
-TILE: threads outside (m, n) load zeros and write nothing. The epilogue adds the bias and applies
-an element-wise activation (its formula from fastnn/kernels/activations.py), so the forward pass
-of a dense layer is one kernel; the backward pass uses the same kernel without epilogue for
-dW = x^T dz and dx = dz W^T, and ``column_sums`` for db.
+Each block computes a TILE x TILE tile of ``out`` (TILE: fastnn/cuda/_launch.py): it walks k in
+steps of TILE, staging a tile of A and one of B in shared memory (a transposed operand is read
+along its rows and stored transposed, so global reads stay coalesced), and each thread sums its
+element in the operands' dtype, p in increasing order as the CPU's small-product loop does.
+Sizes need not be multiples of TILE: threads outside (m, n) load zeros and write nothing. The
+epilogue adds the bias and applies an element-wise activation (its formula from
+fastnn/kernels/activations.py), so the forward pass of a dense layer is one kernel; the backward
+pass uses the same kernel without epilogue for dW = x^T dz and dx = dz W^T, and ``column_sums``
+for db.
 
 The kernel is made once per dtype (the shared tiles need a compile-time type) and epilogue
 activation, on first use.
@@ -23,9 +24,8 @@ import numpy as np
 from numba import cuda
 
 from ..kernels.activations import ACTIVATIONS, LINEAR
-from ._launch import device, grid
+from ._launch import TILE, device, grid
 
-TILE = 16
 TILE_PAD = TILE + 1  # shared tiles get one spare column (see the kernel)
 
 

@@ -10,7 +10,7 @@ as the CPU does; the rest one thread per element.
 from numba import cuda
 
 from ..kernels import prelu as formulas
-from ._launch import device, grid
+from ._launch import device, element_of_thread, elements, grid
 
 prelu = device(formulas.prelu)
 prelu_input_gradient = device(formulas.prelu_input_gradient)
@@ -19,12 +19,9 @@ prelu_slope_term = device(formulas.prelu_slope_term)
 
 @cuda.jit
 def forward_kernel(x, rows, alpha, y):
-    k = cuda.grid(1)
-    cols = x.shape[1]
-    if k >= rows * cols:
+    i, j = element_of_thread(rows, x.shape[1])
+    if i < 0:
         return
-    i = k // cols
-    j = k - i * cols
     y[i, j] = prelu(x[i, j], alpha[j])
 
 
@@ -40,21 +37,18 @@ def slope_gradient_kernel(x, dy, rows, grad_alpha):
 
 @cuda.jit
 def input_gradient_kernel(x, dy, rows, alpha, dx):
-    k = cuda.grid(1)
-    cols = x.shape[1]
-    if k >= rows * cols:
+    i, j = element_of_thread(rows, x.shape[1])
+    if i < 0:
         return
-    i = k // cols
-    j = k - i * cols
     dx[i, j] = prelu_input_gradient(dy[i, j], x[i, j], alpha[j])
 
 
 def forward(x, rows, alpha, y):
-    forward_kernel[grid(rows * x.shape[1])](x, rows, alpha, y)
+    forward_kernel[elements(rows, x.shape[1])](x, rows, alpha, y)
 
 
 def backward(x, dy, rows, alpha, grad_alpha, dx):
     """dL/da into ``grad_alpha`` (overwritten); dx when ``dx`` is not None."""
     slope_gradient_kernel[grid(x.shape[1])](x, dy, rows, grad_alpha)
     if dx is not None:
-        input_gradient_kernel[grid(rows * x.shape[1])](x, dy, rows, alpha, dx)
+        input_gradient_kernel[elements(rows, x.shape[1])](x, dy, rows, alpha, dx)

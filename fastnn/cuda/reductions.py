@@ -27,14 +27,12 @@ from numba import cuda, float64
 from ..kernels.losses import mean_scale
 from ..kernels.training import (N_STATS, STAT_ABS_ERR, STAT_BATCHES, STAT_CORRECT, STAT_LOSS,
                                 STAT_LR, STAT_NONFINITE, STAT_SQ_ERR, STAT_WEIGHT)
-from ._launch import device
+from ._launch import REDUCE_THREADS, device
 
 # The per-row statistics of a batch (fastnn/cuda/losses.py writes them).
 ROW_LOSS, ROW_CORRECT, ROW_ABS_ERR, ROW_SQ_ERR, ROW_WEIGHT = range(5)
 N_ROW_STATS = 5
 
-# Threads of a reduction block (a power of two).
-REDUCE_THREADS = 128
 # A sum over n values uses ceil(n / (REDUCE_THREADS * ITEMS_PER_THREAD)) blocks, at most
 # MAX_BLOCKS (then each thread takes more values).
 ITEMS_PER_THREAD = 4

@@ -1,10 +1,10 @@
 """Numba's CUDA simulator, for running the CUDA path where there is no GPU (tests, trying it).
 
-The simulator runs @cuda.jit kernels in Python threads on the CPU: it shows that the CUDA path
-computes the right numbers, slowly (a 16x16 tile of a matrix product takes about 0.1 s), and says
-nothing about speed on a GPU. Numba chooses between the GPU target and the simulator when
-``numba.cuda`` is first imported, from the environment variable NUMBA_ENABLE_CUDASIM, so the
-choice has to be made before anything imports ``numba.cuda``.
+The simulator runs @cuda.jit kernels in Python threads on the CPU, one per GPU thread (with
+smaller launch shapes, fastnn/cuda/_launch.py): it shows that the CUDA path computes the right
+numbers, slowly, and says nothing about speed on a GPU. Numba chooses between the GPU target and
+the simulator when ``numba.cuda`` is first imported, from the environment variable
+NUMBA_ENABLE_CUDASIM, so the choice has to be made before anything imports ``numba.cuda``.
 
 fastnn never picks the simulator by itself: ``device="cuda"`` runs on it only where the user (or
 the test suite, through ``use_simulator_without_gpu``) has switched it on.

@@ -25,7 +25,7 @@ from ..kernels.schedules import learning_rate
 from ..kernels.training import N_STATS
 from ..trainer import EpochTrainer
 from . import optimizers
-from ._launch import grid
+from ._launch import element_of_thread, elements, grid
 from .clipping import Clipper
 from .executor import DeviceNetwork
 from .losses import launch_loss_rows
@@ -35,12 +35,9 @@ from .reductions import N_DEVICE_STATS, N_ROW_STATS, STAT_HALTED_AT, launch_accu
 @cuda.jit
 def gather_rows(source, order, start, rows, dest):
     """dest[r] = source[order[start + r]] for r < rows, one thread per element."""
-    k = cuda.grid(1)
-    cols = source.shape[1]
-    if k >= rows * cols:
+    r, c = element_of_thread(rows, source.shape[1])
+    if r < 0:
         return
-    r = k // cols
-    c = k - r * cols
     dest[r, c] = source[order[start + r], c]
 
 
@@ -106,7 +103,7 @@ class CudaTrainer(EpochTrainer):
         if order is not self._order:
             self._order, self._order_dev = order, cuda.to_device(order)
         for source, dest in ((self.X_dev, self.x_dev), (self.Y_dev, self.y_dev)):
-            gather_rows[grid(rows * source.shape[1])](source, self._order_dev, start, rows, dest)
+            gather_rows[elements(rows, source.shape[1])](source, self._order_dev, start, rows, dest)
         if self.weighted:
             gather_weights[grid(rows)](self.W_dev, self._order_dev, start, rows, self.w_dev)
             return self.x_dev, self.y_dev, self.w_dev[:rows]
