@@ -37,8 +37,8 @@ from numba.core.caching import (CompileResultCacheImpl, FunctionCache, _CacheLoc
 
 KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels")
 DTYPES = ("float32", "float64")
-# A full cold compile of one dtype's kernels, measured on a 2-core x86-64 machine
-# (docs/engine.md); the estimate when this machine has not measured its own.
+# Seconds of a full cold compile of one dtype's kernels (docs/engine.md gives measured figures):
+# the estimate on a CPU that has not measured its own.
 REFERENCE_COMPILE_SECONDS = 30.0
 
 FOLDER_PATTERN = re.compile(r"kernels-[0-9a-f]{16}")
@@ -73,19 +73,18 @@ def sources_digest():
 
 
 def _usable_folder(path):
-    """(path, writable) for the cache folder, creating it when it can; (None, False) when it
-    neither exists nor can be created."""
+    """The cache folder, created when it can be; None when it neither exists nor can be
+    created (a folder that exists but cannot be written is still read)."""
     try:
         os.makedirs(path, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
             pass
-        return path, True
+        return path
     except OSError:
-        return (path, False) if os.path.isdir(path) else (None, False)
+        return path if os.path.isdir(path) else None
 
 
-CACHE_DIR, CACHE_WRITABLE = _usable_folder(os.path.join(cache_root(),
-                                                        "kernels-" + sources_digest()))
+CACHE_DIR = _usable_folder(os.path.join(cache_root(), "kernels-" + sources_digest()))
 
 
 class _KernelLocator(_SourceFileBackedLocatorMixin, _CacheLocator):

@@ -21,7 +21,6 @@ MAX_LAYERS = 1000
 MAX_UINT128 = 2**128 - 1
 
 NUMBER = {"type": "number"}
-INTEGER = {"type": "integer"}
 POSITIVE_INT = {"type": "integer", "minimum": 1}
 BOOLEAN = {"type": "boolean"}
 STRING = {"type": "string"}
