@@ -43,6 +43,8 @@ import warnings
 
 import numpy as np
 
+from .checks import number
+
 log = logging.getLogger("fastnn")
 
 SCHEDULER_ENV = "FASTNN_DASK_SCHEDULER"
@@ -78,8 +80,8 @@ def make_splits(n_rows, cv=None, *, X=None, y=None, validation_fraction=0.2, str
     """
     rng = np.random.default_rng([seed, 2])
     if cv is None:
-        if not 0.0 < validation_fraction < 1.0:
-            raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction!r}")
+        validation_fraction = number("validation_fraction", validation_fraction, low=0, high=1,
+                                     low_open=True, high_open=True)
         groups = _shuffled_groups(n_rows, stratify, rng)
         val = np.concatenate([g[:int(round(validation_fraction * len(g)))] for g in groups])
         if val.size < 1:  # every share rounded to 0: the first row of the largest group
