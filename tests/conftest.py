@@ -1,4 +1,5 @@
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -8,6 +9,39 @@ from fastnn.cuda.simulator import use_simulator_without_gpu
 # The CUDA tests (tests/test_cuda_*.py) run on a GPU where there is one, else on Numba's CUDA
 # simulator; the choice must be made before numba.cuda is first imported. CPU tests are unaffected.
 SIMULATOR = use_simulator_without_gpu()
+
+
+def _atomic_shared_arrays():
+    """The simulator gives a block's threads one shared array per source line by looking it up
+    in a dict and, when missing, creating and storing it: two threads that switch between the
+    look-up and the store each get their own array (the others read uninitialised memory). With
+    the short switch interval below that happened (a CUDA gradient test failed once in a few
+    runs). Here the look-up and the store are one step under a lock, keyed as the simulator keys
+    them (the calling line), as a GPU block's shared memory is one."""
+    from numba.core import types
+    from numba.cuda.simulator.kernelapi import FakeCUDAShared
+    from numba.np import numpy_support
+
+    lock = threading.Lock()
+    dynamic = FakeCUDAShared.array
+
+    def array(self, shape, dtype):
+        if shape == 0:  # dynamic shared memory: one buffer, no look-up
+            return dynamic(self, shape, dtype)
+        if isinstance(dtype, types.Type):
+            dtype = numpy_support.as_dtype(dtype)
+        caller = sys._getframe(1)
+        key = (caller.f_code.co_filename, caller.f_lineno)
+        with lock:
+            if key not in self._allocations:
+                self._allocations[key] = np.empty(shape, dtype)
+            return self._allocations[key]
+
+    FakeCUDAShared.array = array
+
+
+if SIMULATOR:
+    _atomic_shared_arrays()
 
 
 @pytest.fixture(scope="module")
