@@ -11,6 +11,7 @@ import pytest
 
 import fastnn as fn
 from fastnn import model_selection as ms
+from fastnn import sweep_runners
 from fastnn.builders import make_optimizer, mlp_builder
 
 EPOCHS = 4
@@ -251,7 +252,7 @@ def test_local_processes_give_the_same_results_as_this_process(reference):
     X, y, expected = reference
     in_processes = ms.sweep(build, X, y, GRID, cv=2, epochs=EPOCHS, seed=11, n_jobs=2)
     _same_runs(in_processes, expected)
-    assert ms.worker_name() not in in_processes.compile_seconds
+    assert sweep_runners.worker_name() not in in_processes.compile_seconds
     _compiled_nothing(in_processes)
 
 
@@ -274,15 +275,15 @@ def test_a_worker_that_compiles_says_so_once_and_the_result_says_how_long(refere
 
     X, y, _ = reference
     monkeypatch.setattr(compile_cache, "watch_compiles", watch)
-    monkeypatch.setattr(ms, "_said_compiling", False)
+    monkeypatch.setattr(sweep_runners, "_said_compiling", False)
     with caplog.at_level("WARNING", logger="fastnn"):
         result = ms.sweep(build, X, y, GRID, cv=2, epochs=EPOCHS, seed=11, n_jobs=1)
     notes = [r.getMessage() for r in caplog.records if "compiled kernels" in r.getMessage()]
-    assert notes == [f"worker {ms.worker_name()} has no compiled kernels for its runs: "
+    assert notes == [f"worker {sweep_runners.worker_name()} has no compiled kernels for its runs: "
                      f"compiling fastnn's kernels for this CPU (about "
                      f"{compile_cache.measured_compile_seconds():.0f} s, "
                      f"once: they are kept in {compile_cache.CACHE_DIR})"]
-    assert result.compile_seconds == {ms.worker_name(): 0.25 * len(result.runs)}
+    assert result.compile_seconds == {sweep_runners.worker_name(): 0.25 * len(result.runs)}
 
 
 @pytest.fixture(scope="module")
@@ -308,7 +309,7 @@ def test_a_dask_cluster_gives_the_same_results_as_the_local_run(reference, dask_
                        scheduler=dask_cluster.scheduler_address)
     _same_runs(on_dask, expected)
     _compiled_nothing(on_dask)
-    monkeypatch.setenv(ms.SCHEDULER_ENV, dask_cluster.scheduler_address)
+    monkeypatch.setenv(sweep_runners.SCHEDULER_ENV, dask_cluster.scheduler_address)
     _same_runs(ms.sweep(build, X, y, GRID, cv=2, epochs=EPOCHS, seed=11), expected)
 
 
