@@ -187,10 +187,8 @@ def crafted(folder, case):
     return path
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_a_crafted_file_is_a_model_file_error_naming_the_entry(folder, case):
-    path = crafted(folder, case)
-    entry, words = case[4], case[5]
+def refused_load(path):
+    """(the ModelFileError that loading ``path`` raises, the peak bytes traced while loading)."""
     tracemalloc.start()
     try:
         with pytest.raises(fn.ModelFileError) as caught:
@@ -198,7 +196,14 @@ def test_a_crafted_file_is_a_model_file_error_naming_the_entry(folder, case):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    error = caught.value
+    return caught.value, peak
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_a_crafted_file_is_a_model_file_error_naming_the_entry(folder, case):
+    path = crafted(folder, case)
+    entry, words = case[4], case[5]
+    error, peak = refused_load(path)
     assert error.entry == entry and words in error.problem, str(error)
     assert str(error).startswith(f"{path}: ")
     assert "newer" not in str(error) or "newer" in words
@@ -258,14 +263,8 @@ ARCHIVES = list(_archive_cases())
 def test_a_crafted_archive_is_refused_before_it_is_read(tmp_path, name, data, entry, words):
     path = tmp_path / "m.fnn"
     path.write_bytes(data)
-    tracemalloc.start()
-    try:
-        with pytest.raises(fn.ModelFileError) as caught:
-            fn.load_model(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert caught.value.entry == entry and words in caught.value.problem, str(caught.value)
+    error, peak = refused_load(path)
+    assert error.entry == entry and words in error.problem, str(error)
     assert peak < 32 * 2**20
 
 

@@ -41,7 +41,7 @@ import numpy as np
 
 from ..callbacks import Callback
 from ..model_schema import MAX_MEMBERS
-from .options import OptionError, TrainOptions
+from .options import OptionError, TrainOptions, _fail, _integer, _number
 
 KFOLD_MAX_ROWS = 2000
 FOLDS = 5
@@ -120,21 +120,15 @@ class Search:
     """One run of the search for ``model`` (a TabularModel, filled in by ``run``)."""
 
     def __init__(self, model, budget, ensemble, max_trials, progress, fit_args):
-        if isinstance(budget, bool) or not isinstance(budget, (int, float)) \
-                or not math.isfinite(budget) or budget <= 0:
-            raise OptionError("budget", f"{{option}} must be a positive number of seconds, got "
-                                        f"{budget!r}")
-        if isinstance(ensemble, bool) or not isinstance(ensemble, int) \
-                or not 1 <= ensemble <= MAX_MEMBERS:
-            raise OptionError("ensemble", f"{{option}} must be an integer in [1, {MAX_MEMBERS}], "
-                                          f"got {ensemble!r}")
-        if max_trials is not None and (isinstance(max_trials, bool)
-                                       or not isinstance(max_trials, int) or max_trials < 1):
-            raise OptionError("max_trials", f"{{option}} must be a positive integer, got "
-                                            f"{max_trials!r}")
+        budget = _number("budget", budget, low=0, low_open=True)
+        ensemble = _integer("ensemble", ensemble, 1)
+        if ensemble > MAX_MEMBERS:
+            _fail("ensemble", f"an integer in [1, {MAX_MEMBERS}]", ensemble)
+        if max_trials is not None:
+            max_trials = _integer("max_trials", max_trials, 1)
         if not isinstance(fit_args.get("sample_weight"), (str, type(None))):
             raise OptionError("sample_weight", "{option} must be a column name when tuning")
-        self.model, self.budget, self.ensemble = model, float(budget), ensemble
+        self.model, self.budget, self.ensemble = model, budget, ensemble
         self.max_trials, self.progress, self.fit_args = max_trials, progress, fit_args
         self.trials, self.finals, self.interrupted_model = [], [], None
         self.skipped, self.widths = 0, None
