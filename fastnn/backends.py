@@ -21,6 +21,7 @@ from .cuda.device import resolve_device
 from .inference import predict as cpu_predict
 from .kernels import losses as loss_kernels
 from .kernels import training as train_kernels
+from .kernel_scope import model_kernel_kinds
 from .kernels.network import Network
 
 
@@ -39,7 +40,7 @@ class CpuBackend:
         ops, opf, workspace = model.plan.tables(X.shape[0])
         network = Network(ops, opf, model.params, model.grads, model.state,
                           np.empty(workspace, dtype=model.dtype),
-                          np.empty(workspace, dtype=model.dtype))
+                          np.empty(workspace, dtype=model.dtype), model_kernel_kinds(model))
         state = model.training_state
         return float(train_kernels.batch_gradients(
             X, Y, loss_kernels.NO_WEIGHTS if W is None else W, network, model.loss_settings(),

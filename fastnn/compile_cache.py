@@ -37,9 +37,12 @@ from numba.core.caching import (CompileResultCacheImpl, FunctionCache, _CacheLoc
 
 KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels")
 DTYPES = ("float32", "float64")
-# Seconds of a full cold compile of one dtype's kernels (docs/engine.md gives measured figures):
-# the estimate on a CPU that has not measured its own.
+# Seconds of a cold compile of one dtype's kernels, every table entry and one model's own entries
+# (docs/engine.md gives measured figures): the estimates on a CPU that has not measured its own.
 REFERENCE_COMPILE_SECONDS = 30.0
+REFERENCE_MODEL_COMPILE_SECONDS = 8.0
+# The compile-seconds.json key of a compile of one model's entries in ``dtype``.
+MODEL_SCOPE = "{dtype} one model"
 
 FOLDER_PATTERN = re.compile(r"kernels-[0-9a-f]{16}")
 # Folders of fastnn releases that keyed the cache on the sources only (numba-<digest>).
@@ -277,7 +280,8 @@ def _timings_path():
 
 
 def record_compile_seconds(dtype, seconds):
-    """Keep how long preparing ``dtype`` took on this CPU when it compiled (best effort)."""
+    """Keep how long preparing ``dtype`` (or a MODEL_SCOPE key) took on this CPU when it
+    compiled (best effort)."""
     try:
         with open(_timings_path()) as f:
             timings = json.load(f)
@@ -287,15 +291,17 @@ def record_compile_seconds(dtype, seconds):
     _write_json(_timings_path(), timings)
 
 
-def measured_compile_seconds(dtype="float32"):
+def measured_compile_seconds(dtype="float32", one_model=False):
     """The seconds that compiling ``dtype`` took when last measured on this CPU, else
-    REFERENCE_COMPILE_SECONDS."""
+    REFERENCE_COMPILE_SECONDS; with ``one_model``, compiling one model's entries only
+    (fastnn.kernel_scope), else REFERENCE_MODEL_COMPILE_SECONDS."""
     check_dtype(dtype)
+    key = MODEL_SCOPE.format(dtype=dtype) if one_model else dtype
     try:
         with open(_timings_path()) as f:
-            return float(json.load(f)[cpu_id()][dtype])
+            return float(json.load(f)[cpu_id()][key])
     except (OSError, ValueError, KeyError, TypeError):
-        return REFERENCE_COMPILE_SECONDS
+        return REFERENCE_MODEL_COMPILE_SECONDS if one_model else REFERENCE_COMPILE_SECONDS
 
 
 def compile_estimate(dtype="float32"):
@@ -347,17 +353,32 @@ def watch_compiles(on_start=None):
         yield watch
 
 
+def compiling_message(dtype, one_model):
+    """What ``note_compiling`` says: what is compiled, the measured estimate, where it is kept."""
+    seconds = measured_compile_seconds(dtype, one_model)
+    if CACHE_DIR is None:
+        return (f"compiling fastnn's kernels for this CPU (about {seconds:.0f} s; no cache folder "
+                f"is usable, so every run compiles them)")
+    if one_model:
+        return (f"compiling the kernels this model uses for this CPU (about {seconds:.0f} s, "
+                f"kept in {CACHE_DIR}; `fastnn compile` prepares those of every model)")
+    return (f"compiling fastnn's kernels for this CPU (about {seconds:.0f} s, once: they are "
+            f"kept in {CACHE_DIR})")
+
+
 @contextlib.contextmanager
 def note_compiling(say, dtype="float32"):
     """``watch_compiles`` that calls ``say(message)`` once, when Numba starts compiling one of
-    fastnn's kernels (never when everything is loaded from the cache); the message gives the
-    measured estimate. Yields the CompileWatch."""
-    where = (f"once: they are kept in {CACHE_DIR}" if CACHE_DIR is not None
-             else "no cache folder is usable, so every run compiles them")
-    message = (f"compiling fastnn's kernels for this CPU (about "
-               f"{measured_compile_seconds(dtype):.0f} s, {where})")
-    with watch_compiles(on_start=lambda: say(message)) as watch:
+    fastnn's kernels (never when everything is loaded from the cache); the message says whether
+    every table entry or one model's are compiled (fastnn.kernel_scope) and gives the measured
+    estimate, which a compile of one model's entries then updates. Yields the CompileWatch."""
+    from .kernel_scope import compiles_one_model
+
+    with watch_compiles(on_start=lambda: say(compiling_message(
+            dtype, compiles_one_model(dtype)))) as watch:
         yield watch
+    if watch.compiled and compiles_one_model(dtype):
+        record_compile_seconds(MODEL_SCOPE.format(dtype=dtype), watch.seconds)
 
 
 def stale_folders(root=None):

@@ -38,6 +38,7 @@ from .checks import number, positive_int
 from .kernels import diagnostics as _k
 from .kernels import training as _tk
 from .kernels.losses import NO_WEIGHTS
+from .kernel_scope import model_kernel_kinds
 from .kernels.network import Network
 
 FIELDS = ("grad_norm", "weight_norm", "update_ratio", "grad_nonfinite", "weight_nonfinite",
@@ -356,7 +357,7 @@ def diagnose(model, X, Y, batch_size=1024, thresholds=None):
     ops, opf, workspace = model.plan.tables(chunk)
     network = Network(ops, opf, model.params, model.grads, model.state,
                       np.empty(workspace, dtype=model.dtype),
-                      np.empty(workspace, dtype=model.dtype))
+                      np.empty(workspace, dtype=model.dtype), model_kernel_kinds(model))
     table = layer_table(model)
     active = np.zeros(sum(model.plan.widths), dtype=np.uint8)
     total = np.zeros(model.plan.n_params)

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import metrics as metrics_mod
 from .kernels import losses as loss_kernels
+from .kernel_scope import model_kernel_kinds
 from .model import PREDICT_CHUNK, _check_verbosity
 from .model_schema import MAX_MEMBERS
 
@@ -97,7 +98,8 @@ class Ensemble:
         out = self.predict(X, batch_size)
         loss = loss_kernels.loss_and_gradient(first.loss.code, out, Y,
                                               loss_kernels.NO_WEIGHTS if W is None else W,
-                                              np.empty_like(out), first.loss_param, False)
+                                              np.empty_like(out), first.loss_param, False,
+                                              model_kernel_kinds(first))
         result = {"loss": float(loss)}
         for name in first.metrics:
             result[name] = metrics_mod.from_predictions(name, out, Y, first.accuracy_rule,

@@ -35,11 +35,13 @@ class InferenceWorkspaces:
     ``capacity`` >= ``rows`` rows (a larger one serves any smaller piece), or a new one;
     ``give`` returns it. list.pop and list.append are atomic, so no lock is needed. Also the
     plan's sizes that predict needs: ``piece_rows`` (see the module), ``multiply_adds`` per
-    row and those of the largest product (``largest``, per row)."""
+    row and those of the largest product (``largest``, per row); ``kinds``, the compiled
+    kernels' table entries (fastnn/kernel_scope.py)."""
 
-    def __init__(self, plan, dtype):
+    def __init__(self, plan, dtype, kinds):
         self.plan = plan
         self.dtype = dtype
+        self.kinds = kinds
         self.opf = plan.opf
         self.n_out = plan.n_out
         row_bytes = dtype.itemsize * (plan.n_in + plan.tables(1)[2])
@@ -86,7 +88,7 @@ def predict(model, X, batch_size):
     if piece < BLAS_MIN_ROWS:  # no product reaches the BLAS: one call, no thread setting
         entry = workspaces.take(piece)
         finite = predict_checked(X, entry[1], workspaces.opf, model.params, model.state,
-                                 entry[2], piece, out)
+                                 entry[2], piece, out, workspaces.kinds)
         workspaces.give(entry)
     elif piece * workspaces.largest <= threads.BLAS_SPLIT:  # the BLAS would not split these
         finite = _in_pieces(model, workspaces, X, piece, out, workers_for(workspaces, n, piece))
@@ -116,7 +118,7 @@ def _in_pieces(model, workspaces, X, piece, out, workers):
                     break
                 if not predict_checked(X[start:start + piece], entry[1], workspaces.opf,
                                        model.params, model.state, entry[2], piece,
-                                       out[start:start + piece]):
+                                       out[start:start + piece], workspaces.kinds):
                     failures.append(False)
         except BaseException as exc:  # re-raised in the calling thread
             failures.append(exc)

@@ -18,6 +18,7 @@ from .checks import callable_or_none, non_negative_int, positive_int
 from .inference import InferenceWorkspaces
 from .kernels import inference as inference_kernels
 from .kernels import losses as loss_kernels
+from .kernel_scope import model_kernel_kinds
 from .kernels.network import Network
 from .kernels.regularization import regularization_penalty
 from .kernels.training import LossSettings
@@ -377,7 +378,8 @@ class Sequential:
         made at the first prediction after each build."""
         cached = self._inference
         if cached is None or cached.plan is not self.plan:
-            cached = self._inference = InferenceWorkspaces(self.plan, self.dtype)
+            cached = self._inference = InferenceWorkspaces(self.plan, self.dtype,
+                                                           model_kernel_kinds(self))
         return cached
 
     def evaluate(self, X, y, batch_size=PREDICT_CHUNK, verbose=0, sample_weight=None):
@@ -393,7 +395,8 @@ class Sequential:
         scratch = np.empty_like(out)
         loss = loss_kernels.loss_and_gradient(self.loss.code, out, Y,
                                               loss_kernels.NO_WEIGHTS if W is None else W,
-                                              scratch, self.loss_param, False)
+                                              scratch, self.loss_param, False,
+                                              model_kernel_kinds(self))
         result = {"loss": float(loss) + self.penalty()}
         for name in self.metrics:
             result[name] = metrics_mod.from_predictions(name, out, Y, self.accuracy_rule,
@@ -407,7 +410,7 @@ class Sequential:
         if not any(getattr(layer, "kernel_regularizer", None) for layer in self.layers):
             return 0.0
         network = Network(self.plan.ops, self.plan.opf, self.params, self.grads, self.state,
-                          self.params, self.params)
+                          self.params, self.params, model_kernel_kinds(self))
         return float(regularization_penalty(network, False))
 
     def compute_gradients(self, X, y, return_loss=False, sample_weight=None):

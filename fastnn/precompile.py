@@ -25,7 +25,7 @@ import numpy as np
 
 import fastnn as fn
 
-from . import compile_cache
+from . import compile_cache, kernel_scope
 
 ROWS, FEATURES, CLASSES = 16, 4, 3
 # Activations that Sequential.compile refuses to train (fastnn.Perceptron trains step): they are
@@ -128,6 +128,7 @@ def prepare(dtype):
     """Run the ``dtype`` workloads in this process and record the kernels it holds as
     prepared; returns the report (a dict, see ``main``)."""
     compile_cache.check_dtype(dtype)
+    kernel_scope.compile_every_entry()
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -18,6 +18,7 @@ from . import metrics as metrics_mod
 from . import threads
 from .kernels import losses as loss_kernels
 from .kernels import training as train_kernels
+from .kernel_scope import model_kernel_kinds
 from .kernels.network import Network
 
 # Rows of training data per call of the compiled loop (at least one batch per call).
@@ -105,7 +106,8 @@ class CpuTrainer(EpochTrainer):
         dtype = model.dtype
         ops, opf, workspace = model.plan.tables(self.batch_size)
         self.network = Network(ops, opf, model.params, model.grads, model.state,
-                               np.empty(workspace, dtype=dtype), np.empty(workspace, dtype=dtype))
+                               np.empty(workspace, dtype=dtype), np.empty(workspace, dtype=dtype),
+                               model_kernel_kinds(model, monitor_layers))
         weights = loss_kernels.NO_WEIGHTS if W is None else W
         self.data = train_kernels.Batches(
             X, Y, weights, np.zeros(0, dtype=np.int64), self.batch_size,
@@ -117,6 +119,7 @@ class CpuTrainer(EpochTrainer):
         self.run = train_kernels.RunState(self.state.mask_seed, self.state.counters, self.stats,
                                           self.monitor)
         self.blas_threads = threads.ChunkThreads(model, self.batch_size)
+        self.monitor_layers = monitor_layers
 
     def layer_values(self):
         return diagnostics_mod.epoch_layer_values(self.model, self.monitor)
@@ -135,9 +138,15 @@ class CpuTrainer(EpochTrainer):
         optimizer = train_kernels.OptimizerSettings(
             m.optimizer.code, m.optimizer.hyper(), self.state.optimizer_state, self.clip_norm,
             self.clip_value)
+        schedule = m.optimizer.schedule_settings(self.n_batches)
+        kinds = self.network.kinds
+        if kinds is not None and schedule.code not in kinds.codes("schedule"):
+            # a callback set a schedule that the compiled kernels do not handle
+            self.network = self.network._replace(
+                kinds=model_kernel_kinds(m, self.monitor_layers))
         return train_kernels.train_batches(
             self.data._replace(order=order), first, stop, self.network, self.loss, optimizer,
-            m.optimizer.schedule_settings(self.n_batches), self.run)
+            schedule, self.run)
 
 
 class ModelSnapshot:

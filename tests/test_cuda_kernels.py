@@ -318,7 +318,7 @@ def test_penalty_matches_cpu(dtype, rng):
     grads = rng.normal(size=model.plan.n_params).astype(dtype)
     expected = grads.copy()
     network = k_net.Network(ops, opf, model.params, expected, model.state, model.params,
-                            model.params)
+                            model.params, None)
     value = k_reg.regularization_penalty(network, True)
     d_grads = cuda.to_device(grads)
     stats = np.zeros(cu_red.N_DEVICE_STATS)

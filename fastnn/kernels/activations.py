@@ -36,7 +36,6 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from ._jit import kernel
 from .table import formula, switch
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -312,20 +311,22 @@ def _backward_loop(entry):
     return loop
 
 
-_forward_cases = switch([(code, _forward_loop(e)) for code, e in enumerate(ACTIVATIONS)])
+_forward_cases = switch([(code, _forward_loop(e)) for code, e in enumerate(ACTIVATIONS)],
+                        "activation")
 _backward_cases = switch([(code, _backward_loop(e)) for code, e in enumerate(ACTIVATIONS)
-                          if e.gradient is not None])
+                          if e.gradient is not None], "activation")
 
 
-@kernel
-def activate(code, z, bias, alpha, pre):
+@formula
+def activate(code, z, bias, alpha, pre, kinds=None):
     """In place: z[i, j] <- f(z[i, j] + bias[j]) for the activation ``code``; when it
-    ``needs_input``, pre[i, j] <- z[i, j] + bias[j] (``pre`` is otherwise not touched)."""
-    _forward_cases(code, z, bias, alpha, pre)
+    ``needs_input``, pre[i, j] <- z[i, j] + bias[j] (``pre`` is otherwise not touched).
+    ``kinds``: the table entries compiled (fastnn/kernels/kinds.py)."""
+    _forward_cases(kinds, code, z, bias, alpha, pre)
 
 
-@kernel
-def activation_backward(code, y, z, dy, alpha):
+@formula
+def activation_backward(code, y, z, dy, alpha, kinds=None):
     """In place: dy <- dL/dz given dy = dL/dy, the output y = f(z) and (read only by the
     activations that need it) the pre-activation z."""
-    _backward_cases(code, y, z, dy, alpha)
+    _backward_cases(kinds, code, y, z, dy, alpha)

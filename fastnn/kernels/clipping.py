@@ -35,14 +35,14 @@ def global_norm(grads):
     return math.sqrt(total)
 
 
-@kernel
+@formula
 def clip_by_value(grads, limit):
     c = grads.dtype.type(limit)
     for i in range(grads.shape[0]):
         grads[i] = clip_value(grads[i], c)
 
 
-@kernel
+@formula
 def clip_by_global_norm(grads, clip_norm):
     norm = global_norm(grads)
     if norm > clip_norm:
@@ -51,7 +51,7 @@ def clip_by_global_norm(grads, clip_norm):
             grads[i] *= scale
 
 
-@kernel
+@formula
 def clip_gradients(grads, clip_norm, clip_limit):
     """Clip ``grads`` in place: by value when ``clip_limit`` > 0, then by global norm when
     ``clip_norm`` > 0."""

@@ -14,9 +14,9 @@ summed dimension), and it does not come from a one-column layer (a binary output
 the loops here do it. docs/engine.md gives the measurements behind these thresholds.
 """
 
-from ._jit import kernel
 from .activations import activate
 from .blas import gemm_into
+from .table import formula
 from .views import flat_view, matrix_view
 
 # Up to this many multiply-adds a product is done by the loops here rather than by BLAS.
@@ -26,7 +26,7 @@ BLAS_MIN_ROWS = 8
 BLAS_MIN_ROWS_TN = 4
 
 
-@kernel
+@formula
 def matmul_into(a, b, out):
     """out = a @ b, a (m, k) and b (k, n) C-contiguous."""
     m, k = a.shape
@@ -62,7 +62,7 @@ def matmul_into(a, b, out):
                 p += 1
 
 
-@kernel
+@formula
 def matmul_tn_into(a, b, out):
     """out = a^T @ b, a (r, m) and b (r, n) C-contiguous: out (m, n). In the loop path, rows
     of ``a`` after the first skip their zero entries (ReLU outputs)."""
@@ -92,7 +92,7 @@ def matmul_tn_into(a, b, out):
                         out[p, j] += a_rp * b[r, j]
 
 
-@kernel
+@formula
 def matmul_nt_into(a, b, out):
     """out = a @ b^T, a (m, k) and b (n, k) C-contiguous: out (m, n), each entry one dot
     product of two contiguous rows."""
@@ -109,17 +109,17 @@ def matmul_nt_into(a, b, out):
                 out[i, j] = total
 
 
-@kernel
-def dense_forward(x, params, kernel_offset, n_in, n_out, act, alpha, y, pre):
+@formula
+def dense_forward(x, params, kernel_offset, n_in, n_out, act, alpha, y, pre, kinds=None):
     """y = f(x W + b) with W and b read from the flat buffer at ``kernel_offset``; x W + b goes
     to ``pre`` when the activation needs it for its derivative (see activations.activate)."""
     weights = matrix_view(params, kernel_offset, n_in, n_out)
     bias = params[kernel_offset + n_in * n_out:kernel_offset + n_in * n_out + n_out]
     matmul_into(x, weights, y)
-    activate(act, y, bias, alpha, pre)
+    activate(act, y, bias, alpha, pre, kinds)
 
 
-@kernel
+@formula
 def dense_backward(x, dz, params, grads, kernel_offset, n_in, n_out, dx, need_dx):
     """Write dW and db into the flat gradient buffer; dx = dz W^T when ``need_dx``."""
     size = n_in * n_out

@@ -10,11 +10,11 @@ same call. That costs a few integer operations per element and no memory or work
 and it is the same rule the CUDA backend evaluates, so both give identical masks.
 """
 
-from ._jit import kernel
 from .random import keep_threshold, keeps
+from .table import formula
 
 
-@kernel
+@formula
 def dropout_apply(src, dst, rate, key):
     """dst = src * m / (1 - rate) with the mask m of stream ``key``; forward (src = x) and
     backward (src = dL/dy) alike."""

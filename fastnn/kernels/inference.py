@@ -31,11 +31,13 @@ def all_finite(x):
 
 
 @kernel(nogil=True)
-def predict_checked(x_all, ops, opf, params, state, acts, chunk, out_all):
+def predict_checked(x_all, ops, opf, params, state, acts, chunk, out_all, kinds):
     """out_all = the output of the network (the plan's ``ops``/``opf`` tables over ``params``
-    and ``state``, ``acts`` sized for ``chunk`` rows) for every row of x_all, ``chunk`` rows
-    at a time; False (and nothing computed) when x_all is not all finite."""
+    and ``state``, ``acts`` sized for ``chunk`` rows, the table entries ``kinds`` compiled) for
+    every row of x_all, ``chunk`` rows at a time; False (and nothing computed) when x_all is
+    not all finite."""
     if not all_finite(x_all):
         return False
-    predict_rows(x_all, Network(ops, opf, params, params, state, acts, acts), chunk, out_all)
+    predict_rows(x_all, Network(ops, opf, params, params, state, acts, acts, kinds), chunk,
+                 out_all)
     return True

@@ -204,18 +204,19 @@ def _loss_loop(entry):
     return loop
 
 
-_loss_cases = switch([(code, _loss_loop(entry)) for code, entry in enumerate(LOSSES)],
+_loss_cases = switch([(code, _loss_loop(entry)) for code, entry in enumerate(LOSSES)], "loss",
                      returns=types.float64)
 PER_ROW = tuple(entry.per_row for entry in LOSSES)
 
 
 @kernel
-def loss_and_gradient(code, out, y, weights, grad, param, fused):
+def loss_and_gradient(code, out, y, weights, grad, param, fused, kinds=None):
     """The weighted mean loss of ``out`` against ``y`` (``weights`` one per row, or empty for
-    none); dL/d(out) (or dL/dz when ``fused``) goes to ``grad``."""
+    none); dL/d(out) (or dL/dz when ``fused``) goes to ``grad``. ``kinds``: the table entries
+    compiled (fastnn/kernels/kinds.py)."""
     rows, cols = out.shape
     scale = mean_scale(weight_sum(weights, rows), cols, PER_ROW[code])
-    return _loss_cases(code, out, y, weights, grad, param, fused, scale)
+    return _loss_cases(kinds, code, out, y, weights, grad, param, fused, scale)
 
 
 

@@ -18,13 +18,13 @@ activation whose derivative reads it) has it at W_OFF of both workspaces. Becaus
 architecture is a table, one compiled function serves them all.
 
 The compiled functions take the buffers as one record, ``Network(ops, opf, params, grads,
-state, acts, deltas)``. Dropout masks are a pure function of (seed, step, op index, element
+state, acts, deltas, kinds)``, ``kinds`` naming the table entries compiled
+(fastnn/kernels/kinds.py). Dropout masks are a pure function of (seed, step, op index, element
 index): see fastnn/kernels/random.py. ``step`` is the update step the batch belongs to.
 """
 
 from collections import namedtuple
 
-from ._jit import kernel
 from .activations import activate, activation_backward
 from .batchnorm import batchnorm_backward, batchnorm_forward, batchnorm_update_running
 from .dense import dense_backward, dense_forward
@@ -32,7 +32,7 @@ from .dropout import dropout_apply
 from .maxout import maxout_backward, maxout_forward
 from .prelu import prelu_backward, prelu_forward
 from .random import stream_key
-from .table import formula, layout
+from .table import formula, layout, switch
 from .views import matrix_view
 
 # Op kinds.
@@ -56,7 +56,7 @@ KIND_COLUMNS = {
 # Scratch values BatchNorm keeps per feature (mean, variance, 1/std, gamma/std).
 BATCHNORM_SCRATCH = 4
 
-Network = namedtuple("Network", "ops opf params grads state acts deltas")
+Network = namedtuple("Network", "ops opf params grads state acts deltas kinds")
 
 
 @formula
@@ -85,7 +85,7 @@ def scratch_view(buffer, ops, i, size):
     return buffer[ops[i, OPS.w_off]:ops[i, OPS.w_off] + size]
 
 
-@kernel
+@formula
 def copy_into(src, dst):
     rows, cols = src.shape
     for r in range(rows):
@@ -93,56 +93,151 @@ def copy_into(src, dst):
             dst[r, c] = src[r, c]
 
 
-@kernel
+# ----------------------------------------------------------------------- forward, per kind
+# Each case runs op i of its kind; ``inp`` is op i-1's output (the batch for op 0).
+def _dense_forward(network, i, inp, out, rows, training, seed, step):
+    ops = network.ops
+    dense_forward(inp, network.params, ops[i, OPS.p_off], ops[i, OPS.n_in], ops[i, OPS.n_out],
+                  ops[i, OPS.act], network.opf[i, OPF.alpha], out,
+                  input_view(network.acts, ops, i, rows, out), network.kinds)
+
+
+def _activation_forward(network, i, inp, out, rows, training, seed, step):
+    ops = network.ops
+    zero_bias = scratch_view(network.acts, ops, i, ops[i, OPS.n_out])
+    zero_bias[:] = 0.0
+    copy_into(inp, out)
+    activate(ops[i, OPS.act], out, zero_bias, network.opf[i, OPF.alpha],
+             input_view(network.acts, ops, i, rows, out), network.kinds)
+
+
+def _dropout_forward(network, i, inp, out, rows, training, seed, step):
+    rate = network.opf[i, OPF.rate]
+    if training and rate > 0.0:
+        dropout_apply(inp, out, rate, stream_key(seed, step, i))
+    else:
+        copy_into(inp, out)
+
+
+def _batchnorm_forward(network, i, inp, out, rows, training, seed, step):
+    ops = network.ops
+    batchnorm_forward(inp, network.params, ops[i, OPS.p_off], ops[i, OPS.flags], network.state,
+                      ops[i, OPS.s_off], network.opf[i, OPF.epsilon], training,
+                      scratch_view(network.acts, ops, i, BATCHNORM_SCRATCH * ops[i, OPS.n_out]),
+                      out)
+
+
+def _prelu_forward(network, i, inp, out, rows, training, seed, step):
+    p_off, n_out = network.ops[i, OPS.p_off], network.ops[i, OPS.n_out]
+    prelu_forward(inp, network.params[p_off:p_off + n_out], out)
+
+
+def _maxout_forward(network, i, inp, out, rows, training, seed, step):
+    ops = network.ops
+    n_out, pieces = ops[i, OPS.n_out], ops[i, OPS.pieces]
+    z = rows_view(network.acts, ops[i, OPS.w_off], rows, n_out * pieces)
+    maxout_forward(inp, network.params, ops[i, OPS.p_off], ops[i, OPS.n_in], n_out, pieces, z,
+                   out)
+
+
+_forward_cases = switch([(DENSE, _dense_forward), (ACTIVATION, _activation_forward),
+                         (DROPOUT, _dropout_forward), (BATCHNORM, _batchnorm_forward),
+                         (PRELU, _prelu_forward), (MAXOUT, _maxout_forward)], "layer")
+
+
+# ----------------------------------------------------------------------- backward, per kind
+# Each case back-propagates op i of its kind: ``d_out`` holds dL/d(output of op i) (dL/dz when
+# ``fused``); it writes the op's gradients and, when ``need_dx``, dL/d(inp) into ``d_in``.
+def _dense_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step):
+    ops = network.ops
+    if not fused:
+        activation_backward(ops[i, OPS.act], out, input_view(network.acts, ops, i, rows, out),
+                            d_out, network.opf[i, OPF.alpha], network.kinds)
+    dense_backward(inp, d_out, network.params, network.grads, ops[i, OPS.p_off],
+                   ops[i, OPS.n_in], ops[i, OPS.n_out], d_in, need_dx)
+
+
+def _activation_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step):
+    if need_dx:
+        copy_into(d_out, d_in)
+        if not fused:
+            activation_backward(network.ops[i, OPS.act], out,
+                                input_view(network.acts, network.ops, i, rows, out), d_in,
+                                network.opf[i, OPF.alpha], network.kinds)
+
+
+def _dropout_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step):
+    if need_dx:
+        rate = network.opf[i, OPF.rate]
+        if rate > 0.0:
+            dropout_apply(d_out, d_in, rate, stream_key(seed, step, i))
+        else:
+            copy_into(d_out, d_in)
+
+
+def _batchnorm_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step):
+    ops = network.ops
+    n_out = ops[i, OPS.n_out]
+    batchnorm_backward(inp, d_out, network.params, network.grads, ops[i, OPS.p_off],
+                       ops[i, OPS.flags],
+                       scratch_view(network.acts, ops, i, BATCHNORM_SCRATCH * n_out),
+                       scratch_view(network.deltas, ops, i, 2 * n_out), d_in, need_dx)
+
+
+def _prelu_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step):
+    p_off, n_out = network.ops[i, OPS.p_off], network.ops[i, OPS.n_out]
+    prelu_backward(inp, d_out, network.params[p_off:p_off + n_out],
+                   network.grads[p_off:p_off + n_out], d_in, need_dx)
+
+
+def _maxout_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step):
+    ops = network.ops
+    n_out, pieces, w_off = ops[i, OPS.n_out], ops[i, OPS.pieces], ops[i, OPS.w_off]
+    z = rows_view(network.acts, w_off, rows, n_out * pieces)
+    dz = rows_view(network.deltas, w_off, rows, n_out * pieces)
+    maxout_backward(inp, d_out, z, dz, network.params, network.grads, ops[i, OPS.p_off],
+                    ops[i, OPS.n_in], n_out, pieces, d_in, need_dx)
+
+
+_backward_cases = switch([(DENSE, _dense_backward), (ACTIVATION, _activation_backward),
+                          (DROPOUT, _dropout_backward), (BATCHNORM, _batchnorm_backward),
+                          (PRELU, _prelu_backward), (MAXOUT, _maxout_backward)], "layer")
+
+
+def _batchnorm_update(network, i, rows):
+    ops = network.ops
+    batchnorm_update_running(
+        network.state, ops[i, OPS.s_off],
+        scratch_view(network.acts, ops, i, BATCHNORM_SCRATCH * ops[i, OPS.n_out]), rows,
+        network.opf[i, OPF.momentum])
+
+
+_update_state_cases = switch([(BATCHNORM, _batchnorm_update)], "layer")
+
+
+# ----------------------------------------------------------------------- the passes
+@formula
 def forward(network, x, training, seed, step):
     """Run the network on the batch x: the last op's output is then its ``op_view`` of ``acts``.
     ``training`` selects batch statistics and dropout; ``seed`` and ``step`` pick the masks.
     Reads ops, opf, params, state and writes acts (not grads or deltas)."""
-    ops, opf, params, state, acts = (network.ops, network.opf, network.params, network.state,
-                                     network.acts)
+    ops = network.ops
     rows = x.shape[0]
     inp = x
     for i in range(ops.shape[0]):
-        out = op_view(acts, ops, i, rows)
-        kind = ops[i, OPS.kind]
-        n_out = ops[i, OPS.n_out]
-        p_off = ops[i, OPS.p_off]
-        if kind == DENSE:
-            dense_forward(inp, params, p_off, ops[i, OPS.n_in], n_out, ops[i, OPS.act],
-                          opf[i, OPF.alpha], out, input_view(acts, ops, i, rows, out))
-        elif kind == ACTIVATION:
-            zero_bias = scratch_view(acts, ops, i, n_out)
-            zero_bias[:] = 0.0
-            copy_into(inp, out)
-            activate(ops[i, OPS.act], out, zero_bias, opf[i, OPF.alpha],
-                     input_view(acts, ops, i, rows, out))
-        elif kind == DROPOUT:
-            rate = opf[i, OPF.rate]
-            if training and rate > 0.0:
-                dropout_apply(inp, out, rate, stream_key(seed, step, i))
-            else:
-                copy_into(inp, out)
-        elif kind == BATCHNORM:
-            batchnorm_forward(inp, params, p_off, ops[i, OPS.flags], state, ops[i, OPS.s_off],
-                              opf[i, OPF.epsilon], training,
-                              scratch_view(acts, ops, i, BATCHNORM_SCRATCH * n_out), out)
-        elif kind == PRELU:
-            prelu_forward(inp, params[p_off:p_off + n_out], out)
-        elif kind == MAXOUT:
-            pieces = ops[i, OPS.pieces]
-            z = rows_view(acts, ops[i, OPS.w_off], rows, n_out * pieces)
-            maxout_forward(inp, params, p_off, ops[i, OPS.n_in], n_out, pieces, z, out)
+        out = op_view(network.acts, ops, i, rows)
+        _forward_cases(network.kinds, ops[i, OPS.kind], network, i, inp, out, rows, training,
+                       seed, step)
         inp = out
 
 
-@kernel
+@formula
 def backward(network, x, fused_output, seed, step):
     """Back-propagate dL/d(output), already in the last op's slot of ``deltas``, to every
     parameter's gradient. With ``fused_output`` that slot already holds dL/dz of the last op
     (the loss kernel folded in the output activation's derivative). ``seed`` and ``step`` must
     be the forward's, so that dropout applies the same masks."""
-    ops, opf, params, grads, acts, deltas = (network.ops, network.opf, network.params,
-                                             network.grads, network.acts, network.deltas)
+    ops, acts, deltas = network.ops, network.acts, network.deltas
     rows = x.shape[0]
     last = ops.shape[0] - 1
     for i in range(last, -1, -1):
@@ -151,53 +246,13 @@ def backward(network, x, fused_output, seed, step):
         need_dx = i > 0
         inp = op_view(acts, ops, i - 1, rows) if need_dx else x
         d_in = op_view(deltas, ops, i - 1, rows) if need_dx else d_out
-        kind = ops[i, OPS.kind]
-        n_out = ops[i, OPS.n_out]
-        p_off = ops[i, OPS.p_off]
-        fused = fused_output and i == last
-        if kind == DENSE:
-            if not fused:
-                activation_backward(ops[i, OPS.act], out, input_view(acts, ops, i, rows, out),
-                                    d_out, opf[i, OPF.alpha])
-            dense_backward(inp, d_out, params, grads, p_off, ops[i, OPS.n_in], n_out, d_in,
-                           need_dx)
-        elif kind == ACTIVATION:
-            if need_dx:
-                copy_into(d_out, d_in)
-                if not fused:
-                    activation_backward(ops[i, OPS.act], out,
-                                        input_view(acts, ops, i, rows, out), d_in,
-                                        opf[i, OPF.alpha])
-        elif kind == DROPOUT:
-            if need_dx:
-                rate = opf[i, OPF.rate]
-                if rate > 0.0:
-                    dropout_apply(d_out, d_in, rate, stream_key(seed, step, i))
-                else:
-                    copy_into(d_out, d_in)
-        elif kind == BATCHNORM:
-            batchnorm_backward(inp, d_out, params, grads, p_off, ops[i, OPS.flags],
-                               scratch_view(acts, ops, i, BATCHNORM_SCRATCH * n_out),
-                               scratch_view(deltas, ops, i, 2 * n_out), d_in, need_dx)
-        elif kind == PRELU:
-            prelu_backward(inp, d_out, params[p_off:p_off + n_out], grads[p_off:p_off + n_out],
-                           d_in, need_dx)
-        elif kind == MAXOUT:
-            pieces = ops[i, OPS.pieces]
-            z = rows_view(acts, ops[i, OPS.w_off], rows, n_out * pieces)
-            dz = rows_view(deltas, ops[i, OPS.w_off], rows, n_out * pieces)
-            maxout_backward(inp, d_out, z, dz, params, grads, p_off, ops[i, OPS.n_in], n_out,
-                            pieces, d_in, need_dx)
+        _backward_cases(network.kinds, ops[i, OPS.kind], network, i, inp, out, d_in, d_out,
+                        rows, need_dx, fused_output and i == last, seed, step)
 
 
-@kernel
+@formula
 def update_state(network, rows):
     """After a training step: fold each BatchNorm op's batch statistics (left in its scratch by
     the forward pass of ``rows`` rows) into its running statistics."""
-    ops, opf = network.ops, network.opf
-    for i in range(ops.shape[0]):
-        if ops[i, OPS.kind] == BATCHNORM:
-            batchnorm_update_running(
-                network.state, ops[i, OPS.s_off],
-                scratch_view(network.acts, ops, i, BATCHNORM_SCRATCH * ops[i, OPS.n_out]), rows,
-                opf[i, OPF.momentum])
+    for i in range(network.ops.shape[0]):
+        _update_state_cases(network.kinds, network.ops[i, OPS.kind], network, i, rows)

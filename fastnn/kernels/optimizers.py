@@ -295,22 +295,26 @@ def _update_loop(entry):
     return loop
 
 
-_update_cases = switch([(code, _update_loop(entry)) for code, entry in enumerate(OPTIMIZERS)])
+_update_cases = switch([(code, _update_loop(entry)) for code, entry in enumerate(OPTIMIZERS)],
+                       "optimizer")
 
 
 @kernel
-def optimizer_step(code, hyper, params, grads, state, lr, t):
-    """Apply one update of optimizer ``code`` in place (``t`` is 1-based)."""
-    _update_cases(code, params, grads, state, hyper, lr, t)
+def optimizer_step(code, hyper, params, grads, state, lr, t, kinds=None):
+    """Apply one update of optimizer ``code`` in place (``t`` is 1-based). ``kinds``: the table
+    entries compiled (fastnn/kernels/kinds.py)."""
+    _update_cases(kinds, code, params, grads, state, hyper, lr, t)
 
 
 @kernel
-def apply_update(optimizer, schedule, params, grads, t):
+def apply_update(optimizer, schedule, params, grads, t, kinds=None):
     """Update ``t`` (0-based count of the updates before it) as the training loop makes it:
     clip ``grads`` in place, take the rate from the schedule and the time-based decay, apply
     the optimizer. ``optimizer`` and ``schedule`` are the OptimizerSettings and
     ScheduleSettings records of fastnn/kernels/training.py. Returns the rate used."""
     clip_gradients(grads, optimizer.clip_norm, optimizer.clip_value)
-    lr = learning_rate(schedule.code, schedule.spec, schedule.decay, t, schedule.steps_per_epoch)
-    optimizer_step(optimizer.code, optimizer.hyper, params, grads, optimizer.state, lr, t + 1)
+    lr = learning_rate(schedule.code, schedule.spec, schedule.decay, t, schedule.steps_per_epoch,
+                       kinds)
+    optimizer_step(optimizer.code, optimizer.hyper, params, grads, optimizer.state, lr, t + 1,
+                   kinds)
     return lr

@@ -18,7 +18,10 @@ per-epoch schedules use the epoch number e = t // steps_per_epoch + 1 (the first
 
 import math
 
+from numba.core import types
+
 from ._jit import kernel
+from .table import switch
 
 CONSTANT, TIME_DECAY, EXPONENTIAL, STEP, INVERSE_TIME, CYCLIC, COSINE, ONE_CYCLE = range(8)
 
@@ -89,28 +92,52 @@ def one_cycle_rate(spec, t):
     return anneal(top, bottom, (t - end_1) / (end_2 - end_1), strategy)
 
 
-@kernel
-def scheduled_rate(code, spec, t, steps_per_epoch):
-    """The rate of update ``t`` (0-based) under schedule ``code`` with parameters ``spec``."""
-    epoch = t // steps_per_epoch + 1
-    if code == TIME_DECAY:
-        return spec[0] / (1.0 + spec[1] * t)
-    if code == EXPONENTIAL:
-        return spec[0] * math.exp(-spec[1] * t)
-    if code == STEP:
-        return spec[0] * spec[1] ** ((epoch - 1) // int(spec[2]))
-    if code == INVERSE_TIME:
-        return spec[0] / (1.0 + spec[1] * epoch)
-    if code == CYCLIC:
-        return cyclic_rate(spec, t)
-    if code == COSINE:
-        return cosine_rate(spec, t)
-    if code == ONE_CYCLE:
-        return one_cycle_rate(spec, t)
+def _constant(spec, t, epoch):
     return spec[0]
 
 
+def _time_decay(spec, t, epoch):
+    return spec[0] / (1.0 + spec[1] * t)
+
+
+def _exponential(spec, t, epoch):
+    return spec[0] * math.exp(-spec[1] * t)
+
+
+def _step(spec, t, epoch):
+    return spec[0] * spec[1] ** ((epoch - 1) // int(spec[2]))
+
+
+def _inverse_time(spec, t, epoch):
+    return spec[0] / (1.0 + spec[1] * epoch)
+
+
+def _cyclic(spec, t, epoch):
+    return cyclic_rate(spec, t)
+
+
+def _cosine(spec, t, epoch):
+    return cosine_rate(spec, t)
+
+
+def _one_cycle(spec, t, epoch):
+    return one_cycle_rate(spec, t)
+
+
+_rate_cases = switch([(CONSTANT, _constant), (TIME_DECAY, _time_decay),
+                      (EXPONENTIAL, _exponential), (STEP, _step), (INVERSE_TIME, _inverse_time),
+                      (CYCLIC, _cyclic), (COSINE, _cosine), (ONE_CYCLE, _one_cycle)],
+                     "schedule", returns=types.float64)
+
+
 @kernel
-def learning_rate(code, spec, decay, t, steps_per_epoch):
+def scheduled_rate(code, spec, t, steps_per_epoch, kinds=None):
+    """The rate of update ``t`` (0-based) under schedule ``code`` with parameters ``spec``.
+    ``kinds``: the table entries compiled (fastnn/kernels/kinds.py)."""
+    return _rate_cases(kinds, code, spec, t, t // steps_per_epoch + 1)
+
+
+@kernel
+def learning_rate(code, spec, decay, t, steps_per_epoch, kinds=None):
     """The rate the optimizer applies at update ``t``: the schedule's value / (1 + decay t)."""
-    return scheduled_rate(code, spec, t, steps_per_epoch) / (1.0 + decay * t)
+    return scheduled_rate(code, spec, t, steps_per_epoch, kinds) / (1.0 + decay * t)

@@ -5,12 +5,13 @@ batch's rows in the epoch's order, forward, loss, backward, gradient clipping, s
 optimizer step. Python calls it once per epoch (or per chunk of an epoch) with a fresh
 permutation. Its arguments are a few records (namedtuples) of plain arrays and scalars, whose
 types do not depend on the architecture, optimizer or schedule, so one compilation per dtype
-serves every model:
+serves every model (the one whose ``kinds`` is None: every table entry; a KindSet compiles a
+model's own entries only, see fastnn/kernels/kinds.py):
 
     Batches(x, y, weights, order, batch_size, x_batch, y_batch, w_batch)
         the training rows, their sample weights (float64, one per row, or empty for none), the
         epoch's row order and the batch buffers
-    Network(ops, opf, params, grads, state, acts, deltas)       (fastnn/kernels/network.py)
+    Network(ops, opf, params, grads, state, acts, deltas, kinds)    (fastnn/kernels/network.py)
     LossSettings(code, param, fused, accuracy_rule, threshold)
     OptimizerSettings(code, hyper, state, clip_norm, clip_value)
     ScheduleSettings(code, spec, decay, steps_per_epoch)
@@ -39,6 +40,7 @@ from .losses import count_correct, loss_and_gradient, row_errors, weight_sum
 from .network import backward, forward, op_view, update_state
 from .optimizers import apply_update
 from .regularization import regularization_penalty
+from .table import formula, switch
 
 # stats slots
 (STAT_LOSS, STAT_WEIGHT, STAT_CORRECT, STAT_ABS_ERR, STAT_SQ_ERR, STAT_NONFINITE, STAT_LR,
@@ -58,7 +60,7 @@ OptimizerSettings = namedtuple("OptimizerSettings", "code hyper state clip_norm 
 ScheduleSettings = namedtuple("ScheduleSettings", "code spec decay steps_per_epoch")
 RunState = namedtuple("RunState", "seed counters stats monitor")
 
-@kernel
+@formula
 def gather_rows(source, order, start, stop, dest):
     """dest[:stop-start] = source[order[start:stop]]."""
     cols = source.shape[1]
@@ -68,7 +70,7 @@ def gather_rows(source, order, start, stop, dest):
             dest[r, c] = source[src, c]
 
 
-@kernel
+@formula
 def gather_weights(source, order, start, stop, dest):
     """dest[:stop-start] = source[order[start:stop]] for 1-D weights (nothing when empty)."""
     if source.shape[0] == 0:
@@ -77,7 +79,7 @@ def gather_weights(source, order, start, stop, dest):
         dest[r] = source[order[start + r]]
 
 
-@kernel
+@formula
 def accumulate_errors(out, y, weights, stats):
     """Add the batch's weighted per-row mean |o - y| and (o - y)^2 to stats; sparse targets
     (one class index per row for several outputs) count as their one-hot rows."""
@@ -95,6 +97,22 @@ def accumulate_errors(out, y, weights, stats):
     stats[STAT_SQ_ERR] += sq_err / cols
 
 
+# The gradient monitor's two states (the "monitor" family of fastnn/kernels/kinds.py).
+MONITOR_OFF, MONITOR_ON = 0, 1
+
+
+def _record_gradients(monitor, network, rows):
+    record_gradients(monitor, network.ops, network.params, network.grads, network.acts, rows)
+
+
+def _record_updates(monitor, network, rows):
+    record_updates(monitor, network.params)
+
+
+_monitor_gradients = switch([(MONITOR_ON, _record_gradients)], "monitor")
+_monitor_updates = switch([(MONITOR_ON, _record_updates)], "monitor")
+
+
 @kernel
 def train_batches(data, first, stop, network, loss, optimizer, schedule, run):
     """Train on batches [first, stop); return the index of the batch after the last one run
@@ -104,7 +122,8 @@ def train_batches(data, first, stop, network, loss, optimizer, schedule, run):
     ops = network.ops
     last = ops.shape[0] - 1
     counters, stats, monitor = run.counters, run.stats, run.monitor
-    monitoring = monitor[0].shape[0] > 0
+    monitoring = MONITOR_ON if monitor[0].shape[0] > 0 else MONITOR_OFF
+    kinds = network.kinds
     weighted = data.weights.shape[0] > 0
     for b in range(first, stop):
         start = b * data.batch_size
@@ -120,18 +139,17 @@ def train_batches(data, first, stop, network, loss, optimizer, schedule, run):
         forward(network, xb, TRAINING, run.seed, t)
         out = op_view(network.acts, ops, last, rows)
         d_out = op_view(network.deltas, ops, last, rows)
-        batch_loss = loss_and_gradient(loss.code, out, yb, wb, d_out, loss.param, loss.fused)
+        batch_loss = loss_and_gradient(loss.code, out, yb, wb, d_out, loss.param, loss.fused,
+                                       kinds)
         if not math.isfinite(batch_loss):
             stats[STAT_NONFINITE] = 1.0
             return b
         backward(network, xb, loss.fused, run.seed, t)
         update_state(network, rows)
         batch_loss += regularization_penalty(network, True)
-        if monitoring:
-            record_gradients(monitor, ops, network.params, network.grads, network.acts, rows)
-        lr = apply_update(optimizer, schedule, network.params, network.grads, t)
-        if monitoring:
-            record_updates(monitor, network.params)
+        _monitor_gradients(kinds, monitoring, monitor, network, rows)
+        lr = apply_update(optimizer, schedule, network.params, network.grads, t, kinds)
+        _monitor_updates(kinds, monitoring, monitor, network, rows)
         counters[COUNT_UPDATES] = t + 1
         batch_weight = weight_sum(wb, rows)
         stats[STAT_LOSS] += batch_loss * batch_weight
@@ -143,7 +161,7 @@ def train_batches(data, first, stop, network, loss, optimizer, schedule, run):
     return stop
 
 
-@kernel
+@formula
 def predict_rows(x_all, network, chunk, out_all):
     """Inference over all rows of x_all, ``chunk`` rows at a time; results into out_all."""
     n = x_all.shape[0]
@@ -169,6 +187,7 @@ def batch_gradients(x, y, weights, network, loss, seed, step):
     forward(network, x, TRAINING, seed, step)
     out = op_view(network.acts, network.ops, last, rows)
     d_out = op_view(network.deltas, network.ops, last, rows)
-    value = loss_and_gradient(loss.code, out, y, weights, d_out, loss.param, loss.fused)
+    value = loss_and_gradient(loss.code, out, y, weights, d_out, loss.param, loss.fused,
+                              network.kinds)
     backward(network, x, loss.fused, seed, step)
     return value + regularization_penalty(network, True)

@@ -1,0 +1,67 @@
+"""Which compiled specialisation of the CPU kernels a model runs: every table entry, or its own.
+
+The kernels take ``kinds`` (fastnn/kernels/kinds.py): None compiles every layer kind,
+activation, loss, optimizer and schedule into one specialisation that serves every model; a
+KindSet compiles one model's entries only, a fraction of the work. ``kinds_for`` chooses, once
+per dtype and process:
+
+- None when that dtype's kernels are prepared in the cache (``fastnn compile``, or the install)
+  or while fastnn.precompile prepares them: loading costs the same whatever the set;
+- otherwise the first model's own KindSet, which then serves every later model whose entries it
+  covers, and None (everything, compiled once) for a model it does not cover.
+
+So a process that meets one kind of model compiles only what that model uses, and one that
+meets several compiles at most that first set and then everything.
+"""
+
+from . import compile_cache
+from .kernels.kinds import KindSet
+from .kernels.network import ACTIVATION, DENSE, OPS
+from .kernels.schedules import CONSTANT
+from .kernels.training import MONITOR_ON
+
+_chosen = {}  # dtype name -> None (every entry) or the KindSet the process compiles
+
+
+def model_kinds(model, monitoring=False):
+    """The KindSet of the table entries ``model`` uses: its layer kinds and activations, and
+    once compiled its loss, optimizer and schedule (always with the constant rate, which a
+    callback may switch to); the gradient monitor with ``monitoring``."""
+    ops = model.plan.ops
+    layer_kinds = ops[:, OPS.kind]
+    activated = (layer_kinds == DENSE) | (layer_kinds == ACTIVATION)
+    codes = {"layer": set(layer_kinds.tolist()),
+             "activation": set(ops[activated, OPS.act].tolist()),
+             "monitor": {MONITOR_ON} if monitoring else set()}
+    if model.loss is not None:
+        codes["loss"] = {model.loss.code}
+    if model.optimizer is not None:
+        codes["optimizer"] = {model.optimizer.code}
+        codes["schedule"] = {CONSTANT, model.optimizer.schedule()[0]}
+    return KindSet(**codes)
+
+
+def kinds_for(needed, dtype):
+    """The ``kinds`` to run a model needing the KindSet ``needed`` in ``dtype`` with (see the
+    module doc)."""
+    if dtype not in _chosen:
+        _chosen[dtype] = None if compile_cache.kernels_cached(dtype) else needed
+    chosen = _chosen[dtype]
+    return chosen if chosen is not None and chosen.covers(needed) else None
+
+
+def model_kernel_kinds(model, monitoring=False):
+    """``kinds_for`` the model's own entries (``model_kinds``) in its dtype."""
+    return kinds_for(model_kinds(model, monitoring), model.dtype.name)
+
+
+def compiles_one_model(dtype):
+    """True when this process compiles ``dtype`` kernels for the first model's entries only."""
+    return _chosen.get(dtype) is not None
+
+
+def compile_every_entry():
+    """From now on, this process runs every model with the specialisation of every entry
+    (fastnn.precompile prepares it)."""
+    for dtype in compile_cache.DTYPES:
+        _chosen[dtype] = None
