@@ -172,8 +172,8 @@ def render(results):
         f"script (measured together): {ratio('warm run', 'scikit-learn script', 'cpu')} CPU, "
         f"{ratio('warm run', 'scikit-learn script', 'wall')} wall; `import fastnn` "
         f"(`python -X importtime`): {results['import'] * 1000:.1f} ms.",
-        *(f"- {', '.join(keys)}: measured {when or 'in an earlier session'}, 1-minute load average at the "
-          f"end {load or results['load_average']:.1f} (2 cores)."
+        *(f"- {', '.join(keys)}: measured {when or 'in an earlier session'}, 1-minute load "
+          f"average at the end {load or results['load_average']:.1f} (2 cores)."
           for (when, load), keys in sessions.items()),
     ])
 
