@@ -15,8 +15,10 @@ meets several compiles at most that first set and then everything.
 """
 
 from . import compile_cache
+from .kernels.clipping import CLIPPING
 from .kernels.kinds import KindSet
-from .kernels.network import ACTIVATION, DENSE, OPS
+from .kernels.network import ACTIVATION, DENSE, MAXOUT, OPF, OPS
+from .kernels.regularization import WEIGHT_PENALTY
 from .kernels.schedules import CONSTANT
 from .kernels.training import MONITOR_ON
 
@@ -24,20 +26,25 @@ _chosen = {}  # dtype name -> None (every entry) or the KindSet the process comp
 
 
 def model_kinds(model, monitoring=False):
-    """The KindSet of the table entries ``model`` uses: its layer kinds and activations, and
-    once compiled its loss, optimizer and schedule (always with the constant rate, which a
-    callback may switch to); the gradient monitor with ``monitoring``."""
-    ops = model.plan.ops
+    """The KindSet of the table entries ``model`` uses: its layer kinds and activations, weight
+    penalties when an op has one, and once compiled its loss, optimizer, schedule (always with
+    the constant rate, which a callback may switch to) and gradient clipping; the gradient
+    monitor with ``monitoring``."""
+    ops, opf = model.plan.ops, model.plan.opf
     layer_kinds = ops[:, OPS.kind]
     activated = (layer_kinds == DENSE) | (layer_kinds == ACTIVATION)
+    penalised = ((layer_kinds == DENSE) | (layer_kinds == MAXOUT)) & (
+        (opf[:, OPF.l1] != 0.0) | (opf[:, OPF.l2] != 0.0))
     codes = {"layer": set(layer_kinds.tolist()),
              "activation": set(ops[activated, OPS.act].tolist()),
-             "monitor": {MONITOR_ON} if monitoring else set()}
+             "monitor": {MONITOR_ON} if monitoring else set(),
+             "penalty": {WEIGHT_PENALTY} if penalised.any() else set()}
     if model.loss is not None:
         codes["loss"] = {model.loss.code}
     if model.optimizer is not None:
         codes["optimizer"] = {model.optimizer.code}
         codes["schedule"] = {CONSTANT, model.optimizer.schedule()[0]}
+        codes["clipping"] = {CLIPPING} if any(model.optimizer.clipping()) else set()
     return KindSet(**codes)
 
 
@@ -56,8 +63,11 @@ def model_kernel_kinds(model, monitoring=False):
 
 
 def compiles_one_model(dtype):
-    """True when this process compiles ``dtype`` kernels for the first model's entries only."""
-    return _chosen.get(dtype) is not None
+    """True when this process compiles (or, before its first model, will compile) ``dtype``
+    kernels for the first model's entries only."""
+    if dtype in _chosen:
+        return _chosen[dtype] is not None
+    return not compile_cache.kernels_cached(dtype)
 
 
 def compile_every_entry():

@@ -44,6 +44,16 @@ if SIMULATOR:
     _atomic_shared_arrays()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def kernels_for_every_entry():
+    """A test process builds hundreds of different models: compiling every table entry once
+    (float32's is prepared at install) costs less than the first model's own entries and then
+    every entry, which a user's process would do (tests/test_kernel_scope.py tests that)."""
+    from fastnn import kernel_scope
+
+    kernel_scope.compile_every_entry()
+
+
 @pytest.fixture(scope="module")
 def simulator_switching():
     """For tests that launch CUDA kernels: on the simulator, Python switches threads every 0.2 ms

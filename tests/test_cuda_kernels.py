@@ -29,7 +29,6 @@ from fastnn.cuda.trainer import gather_rows
 from fastnn.kernels import activations as k_act
 from fastnn.kernels import batchnorm as k_bn
 from fastnn.kernels import clipping as k_clip
-from fastnn.kernels import dense as k_dense
 from fastnn.kernels import dropout as k_dropout
 from fastnn.kernels import losses as k_loss
 from fastnn.kernels import network as k_net
@@ -75,14 +74,15 @@ def test_tiled_matmul_matches_numpy(m, n, k, trans_a, trans_b, rng):
 @pytest.mark.parametrize("code", ACTIVATION_CODES, ids=lambda c: k_act.ACTIVATIONS[c].name)
 def test_dense_forward_matches_cpu(code, dtype, rng):
     """A dense layer's forward as the CUDA executor runs it (product, bias and activation fused
-    in the epilogue, or the product then the activation's kernel) against the CPU's
-    dense_forward on the same flat parameter buffer, with the kept input."""
+    in the epilogue, or the product then the activation's kernel) against the CPU's product and
+    activation kernel on the same flat parameter buffer, with the kept input."""
     rows, n_in, n_out, offset = 3, 4, 5, 3
     alpha = ALPHAS.get(code, 0.0)
     x = rng.normal(size=(rows, n_in)).astype(dtype)
     params = rng.normal(size=offset + n_in * n_out + n_out).astype(dtype)
-    expected, kept = np.empty((rows, n_out), dtype=dtype), np.zeros((rows, n_out), dtype=dtype)
-    k_dense.dense_forward(x, params, offset, n_in, n_out, code, alpha, expected, kept)
+    expected = x @ params[offset:offset + n_in * n_out].reshape(n_in, n_out)
+    kept = np.zeros((rows, n_out), dtype=dtype)
+    k_act.activate(code, expected, params[offset + n_in * n_out:], alpha, kept)
 
     d_params = cuda.to_device(params)
     weights = d_params[offset:offset + n_in * n_out].reshape((n_in, n_out))

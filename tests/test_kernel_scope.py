@@ -122,4 +122,4 @@ def test_a_models_own_set_trains_and_predicts_as_every_entry_does(monkeypatch):
     np.testing.assert_array_equal(p_own, p_all)
     np.testing.assert_array_equal(out_own, out_all)
     assert h_own == h_all and ev_own == ev_all
-    assert h_own["learning_rate"][1] != h_own["learning_rate"][0]
+    assert h_own["lr"][1] != h_own["lr"][0]

@@ -1,4 +1,4 @@
-"""The one decorator every compiled CPU kernel uses.
+"""The one decorator every compiled CPU entry point uses.
 
 ``kernel`` is ``numba.njit`` with fastnn's fast-math flags and NumPy's error model, cached on disk
 in fastnn's own folder (fastnn.compile_cache: one folder per kernel-source digest, shared by every
@@ -12,6 +12,11 @@ call and counting references to it (an atomic increment and decrement per array 
 nothing. Two rules follow: a kernel never allocates (no ``np.empty``, ``copy``, ...), and it
 returns no array it made; a helper that makes a view is a ``@formula`` (compiled into its
 caller), not a kernel.
+
+A kernel is what Python calls. What only kernels call is a ``@formula`` or a ``switch`` case
+(fastnn/kernels/table.py): compiled into each kernel that calls it, so that its code is
+optimised and turned into machine code once, with that kernel, rather than once on its own and
+again in every caller (docs/engine.md measures what that saves in a cold compile).
 """
 
 import numba

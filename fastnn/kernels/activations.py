@@ -36,6 +36,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
+from ._jit import kernel
 from .table import formula, switch
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -317,7 +318,7 @@ _backward_cases = switch([(code, _backward_loop(e)) for code, e in enumerate(ACT
                           if e.gradient is not None], "activation")
 
 
-@formula
+@kernel
 def activate(code, z, bias, alpha, pre, kinds=None):
     """In place: z[i, j] <- f(z[i, j] + bias[j]) for the activation ``code``; when it
     ``needs_input``, pre[i, j] <- z[i, j] + bias[j] (``pre`` is otherwise not touched).
@@ -325,7 +326,7 @@ def activate(code, z, bias, alpha, pre, kinds=None):
     _forward_cases(kinds, code, z, bias, alpha, pre)
 
 
-@formula
+@kernel
 def activation_backward(code, y, z, dy, alpha, kinds=None):
     """In place: dy <- dL/dz given dy = dL/dy, the output y = f(z) and (read only by the
     activations that need it) the pre-activation z."""

@@ -11,7 +11,10 @@ per-component formula both backends use.
 import math
 
 from ._jit import kernel
-from .table import formula
+from .table import formula, switch
+
+# The "clipping" family of fastnn/kernels/kinds.py: gradients clipped by value, norm or both.
+CLIPPING = 1
 
 
 @formula
@@ -59,3 +62,17 @@ def clip_gradients(grads, clip_norm, clip_limit):
         clip_by_value(grads, clip_limit)
     if clip_norm > 0.0:
         clip_by_global_norm(grads, clip_norm)
+
+
+def _clip(grads, clip_norm, clip_limit):
+    clip_gradients(grads, clip_norm, clip_limit)
+
+
+_clipping_cases = switch([(CLIPPING, _clip)], "clipping")
+
+
+@formula
+def step_clipping(grads, clip_norm, clip_limit, kinds):
+    """``clip_gradients`` in a training step, compiled only when ``kinds`` has clipping."""
+    clipping = CLIPPING if clip_norm > 0.0 or clip_limit > 0.0 else 0
+    _clipping_cases(kinds, clipping, grads, clip_norm, clip_limit)

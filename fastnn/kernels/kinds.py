@@ -1,7 +1,8 @@
 """Which entries of the tables a compiled kernel handles: every entry, or just a model's.
 
 Every kernel that dispatches on a table code (a layer kind, an activation, a loss, an
-optimizer, a learning-rate schedule, the gradient monitor) takes ``kinds`` and passes it on,
+optimizer, a learning-rate schedule) or runs an optional part of a step (the gradient monitor,
+weight penalties, gradient clipping) takes ``kinds`` and passes it on,
 and ``switch`` (fastnn/kernels/table.py) compiles a case only for the codes ``kinds`` lets
 through. ``kinds`` is either
 
@@ -18,7 +19,8 @@ kernel: its case is not there, and nothing would run (fastnn/kernel_scope.py bui
 from numba.core import types
 from numba.extending import NativeValue, models, register_model, unbox
 
-FAMILIES = ("layer", "activation", "loss", "optimizer", "schedule", "monitor")
+FAMILIES = ("layer", "activation", "loss", "optimizer", "schedule", "monitor", "penalty",
+            "clipping")
 
 
 class KindSetType(types.Type):

@@ -32,7 +32,7 @@ from collections import namedtuple
 from typing import Callable, NamedTuple
 
 from ._jit import kernel
-from .clipping import clip_gradients
+from .clipping import step_clipping
 from .schedules import learning_rate
 from .table import formula, layout, switch
 
@@ -312,7 +312,7 @@ def apply_update(optimizer, schedule, params, grads, t, kinds=None):
     clip ``grads`` in place, take the rate from the schedule and the time-based decay, apply
     the optimizer. ``optimizer`` and ``schedule`` are the OptimizerSettings and
     ScheduleSettings records of fastnn/kernels/training.py. Returns the rate used."""
-    clip_gradients(grads, optimizer.clip_norm, optimizer.clip_value)
+    step_clipping(grads, optimizer.clip_norm, optimizer.clip_value, kinds)
     lr = learning_rate(schedule.code, schedule.spec, schedule.decay, t, schedule.steps_per_epoch,
                        kinds)
     optimizer_step(optimizer.code, optimizer.hyper, params, grads, optimizer.state, lr, t + 1,

@@ -11,9 +11,14 @@ The reported loss is the data loss plus the sum of every op's penalty, as Keras 
 backend does its own way.
 """
 
+from numba.core import types
+
 from ._jit import kernel
 from .network import DENSE, MAXOUT, OPF, OPS
-from .table import formula
+from .table import formula, switch
+
+# The "penalty" family of fastnn/kernels/kinds.py: a network with at least one penalised kernel.
+WEIGHT_PENALTY = 1
 
 
 @formula
@@ -57,3 +62,17 @@ def regularization_penalty(network, add_gradient):
                 grads[k] += penalty_gradient(w, l1, l2)
         total += l1 * abs_sum + l2 * sq_sum
     return total
+
+
+def _penalty(network, add_gradient):
+    return regularization_penalty(network, add_gradient)
+
+
+_penalty_cases = switch([(WEIGHT_PENALTY, _penalty)], "penalty", returns=types.float64)
+
+
+@formula
+def step_penalty(network, add_gradient):
+    """``regularization_penalty`` in a training step: 0.0, compiling nothing, when
+    ``network.kinds`` says that no op has a penalty."""
+    return _penalty_cases(network.kinds, WEIGHT_PENALTY, network, add_gradient)

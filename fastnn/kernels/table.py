@@ -83,7 +83,7 @@ def _case_function(context, body, arg_types):
     for function in module.functions:
         if not function.is_declaration and function.linkage == llvm.Linkage.external:
             function.linkage = "weak_odr"  # several callers may hold it; one definition wins
-    caller.add_llvm_module(module)
+    caller._final_module.link_in(module)  # its functions were optimised when it was compiled
     for library in compiled.library._linking_libraries:
         caller.add_linking_library(library)
     return compiled

@@ -39,7 +39,7 @@ from .diagnostics import record_gradients, record_updates
 from .losses import count_correct, loss_and_gradient, row_errors, weight_sum
 from .network import backward, forward, op_view, update_state
 from .optimizers import apply_update
-from .regularization import regularization_penalty
+from .regularization import step_penalty
 from .table import formula, switch
 
 # stats slots
@@ -146,7 +146,7 @@ def train_batches(data, first, stop, network, loss, optimizer, schedule, run):
             return b
         backward(network, xb, loss.fused, run.seed, t)
         update_state(network, rows)
-        batch_loss += regularization_penalty(network, True)
+        batch_loss += step_penalty(network, True)
         _monitor_gradients(kinds, monitoring, monitor, network, rows)
         lr = apply_update(optimizer, schedule, network.params, network.grads, t, kinds)
         _monitor_updates(kinds, monitoring, monitor, network, rows)
@@ -190,4 +190,4 @@ def batch_gradients(x, y, weights, network, loss, seed, step):
     value = loss_and_gradient(loss.code, out, y, weights, d_out, loss.param, loss.fused,
                               network.kinds)
     backward(network, x, loss.fused, seed, step)
-    return value + regularization_penalty(network, True)
+    return value + step_penalty(network, True)
