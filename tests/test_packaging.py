@@ -212,7 +212,8 @@ def test_note_compiling_says_so_once_when_a_kernel_compiles(tmp_path):
     env = environment(FASTNN_CACHE_DIR=str(tmp_path))
     compiled, seconds, calls, note = run_python(code, env=env, cwd=REPO).split(" ", 3)
     assert int(compiled) >= 1 and float(seconds) > 0 and calls == "1"
-    assert note.startswith("compiling fastnn's kernels") and str(tmp_path) in note
+    # nothing is prepared in the empty folder: a first model compiles its own kernels only
+    assert note.startswith("compiling the kernels this model uses") and str(tmp_path) in note
 
 
 def test_version():
