@@ -58,6 +58,7 @@ def profile_step(impl, repeats=None):
     """{"forward", "loss", "backward", "update", "step"}: microseconds per batch of the fastnn
     implementation ``impl`` (bench.implementations.fastnn_impl.FastnnImpl), on one thread."""
     from fastnn import threads
+    from fastnn.kernel_scope import model_kinds
     from fastnn.trainer import CpuTrainer
 
     model, workload = impl.model, impl.workload
@@ -71,7 +72,8 @@ def profile_step(impl, repeats=None):
     state = model.state.copy()
     opt_state = model.optimizer.initial_state(params.size, dtype)
     seed = model.training_state.mask_seed
-    net = network.Network(ops, opf, params, grads, state, acts, deltas, None)
+    # the model's own table entries: the timing loops below compile only the cases it runs
+    net = network.Network(ops, opf, params, grads, state, acts, deltas, model_kinds(model))
     flops = 2.0 * rows * sum(k * n for k, n in workload.dense_shapes) * 3
     repeats = repeats or max(5, min(20000, int(2e8 / max(flops, 1.0))))
     last = ops.shape[0] - 1
