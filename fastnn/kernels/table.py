@@ -63,9 +63,9 @@ _CASES = {}  # (body, its closure, argument types, flags) -> Numba's CompileResu
 
 def _case_function(context, body, arg_types):
     """Compile ``body`` for ``arg_types`` (once per process) and put its code into the library
-    being compiled. Its own library is never finalized: the caller's library optimises it and
-    makes its machine code together with its own (as Numba's subroutines are, less one
-    optimisation and machine-code pass of their own)."""
+    being compiled, to be inlined there. Its own library is never finalized: the caller's
+    library optimises it and makes its machine code together with its own (as Numba's
+    subroutines are, less one optimisation and machine-code pass of their own)."""
     flags = _subroutine_flags()
     key = (body.__code__, tuple(cell.cell_contents for cell in body.__closure__ or ()),
            arg_types, flags.get_mangle_string(), str(flags.fastmath), str(flags.error_model))
@@ -83,6 +83,9 @@ def _case_function(context, body, arg_types):
     for function in module.functions:
         if not function.is_declaration and function.linkage == llvm.Linkage.external:
             function.linkage = "weak_odr"  # several callers may hold it; one definition wins
+    # inlined: a call would pass every argument (a record of arrays is dozens of values), which
+    # costs more than the work of a small case (a layer of a network stepped one row at a time)
+    module.get_function(compiled.fndesc.llvm_func_name).add_function_attribute("alwaysinline")
     caller._final_module.link_in(module)  # its functions were optimised when it was compiled
     for library in compiled.library._linking_libraries:
         caller.add_linking_library(library)
