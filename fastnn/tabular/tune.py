@@ -250,7 +250,9 @@ class Search:
         self.task = self.model.task if self.model.task != "auto" else \
             tasks.guess_task(kept[self.name])
         self.metric = tasks.MAIN_METRIC[self.task]
-        options = options.replace(seed=self.seed)
+        # one network per fit: the search's own validation and --ensemble do the averaging
+        options = options.replace(seed=self.seed,
+                                  folds=1 if options.folds is None else options.folds)
         if len(self.frame) <= KFOLD_MAX_ROWS:
             stratify = None if self.task == "regression" else kept[self.name].to_numpy()
             self.splits = make_splits(len(self.frame), min(FOLDS, len(self.frame)),
