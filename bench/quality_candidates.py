@@ -6,13 +6,14 @@ the command's CSV round trip), on the study's splits of each table for seeds 0..
 
     T      the defaults (``TabularModel(target=...)`` with no options: below 1000 training
            rows, 5 cross-fitted networks averaged)
-    H      one network validated on a 20% hold-out (``folds=1``): the rule before
+    H      one network validated on a 20% hold-out (``cross_fit=1``): the rule before
            cross-fitting
     R      refit: H, then a fresh network (same seed, same layers, dropout and batch size)
            trained on every training row, validation rows included, for the updates of H's
            best epoch (rounded up to whole epochs), without early stopping
     W      H with an L2 penalty of 1 / (training rows): a fixed Gaussian prior on the weights,
            which weighs more the fewer rows there are
+    TW     T with W's L2 penalty
     sklearn_mlp   the study's scikit-learn MLP, for reference
 
 and prints per table the mean test accuracy or R2 over seeds 0-2 (the study's) and over all N
@@ -30,7 +31,7 @@ import numpy as np
 from . import quality_methods as methods
 from . import quality_tables as tables
 
-CANDIDATES = ("H", "R", "W", "T", "sklearn_mlp")
+CANDIDATES = ("H", "R", "W", "T", "TW", "sklearn_mlp")
 # The study's tables with fewer than 1000 training rows after the validation rows: the rule's
 # small-table range.
 SMALL = ("iris", "wine", "breast_cancer", "diabetes", "titanicsurvival", "mroz", "penguins",
@@ -64,14 +65,15 @@ def score(table, train, test, seed, candidate):
 
     if candidate == "sklearn_mlp":
         return methods.PEERS["sklearn_mlp"](table, train, test, seed, None).score
-    if candidate == "T":
-        models = [fn.TabularModel(target=table.target, seed=seed).fit(train)]
+    rows = len(train) - round(0.2 * len(train))  # each network's training rows
+    if candidate in ("T", "TW"):
+        models = [fn.TabularModel(target=table.target, seed=seed,
+                                  l2=1.0 / rows if candidate == "TW" else 0.0).fit(train)]
     elif candidate == "W":
-        rows = len(train) - round(0.2 * len(train))
-        models = [fn.TabularModel(target=table.target, seed=seed, folds=1,
+        models = [fn.TabularModel(target=table.target, seed=seed, cross_fit=1,
                                   l2=1.0 / rows).fit(train)]
     else:
-        models = [fn.TabularModel(target=table.target, seed=seed, folds=1).fit(train)]
+        models = [fn.TabularModel(target=table.target, seed=seed, cross_fit=1).fit(train)]
         if candidate == "R":
             models = [refit(table, models[0], train, seed)]
     actual = test[table.target]

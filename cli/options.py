@@ -217,7 +217,8 @@ OPTIONS = [
      "Stop after this many epochs without a better validation loss (training loss without "
      "validation rows) and keep the best weights; 0: off.  [default: a tenth of the epochs, "
      "at least 10]"),
-    (["--folds"], "folds", {"type": click.IntRange(min=1, max=64)}, (TRAIN,),
+    (["--cross-fit"], "cross_fit", {"type": click.IntRange(min=1, max=64),
+                                    "metavar": "K"}, (TRAIN,),
      "Cross-fitting: train this many networks, each validated (early stopping) on its own fold "
      "of the rows and trained on the others, and average them (1: one network validated on "
      "the --val-split rows).  [default: 5 below 1000 training rows, else 1]"),

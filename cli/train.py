@@ -158,7 +158,8 @@ def run(data_path, settings, display):
                                                       "rows", "epochs", "stopped",
                                                       "best_epoch")},
               "history": history_path, "plot": plot_path}
-    result.update({k: report[k] for k in ("train", "validation", "threshold") if k in report})
+    result.update({k: report[k] for k in ("train", "validation", "threshold", "cross_fit")
+                   if k in report})
     if "diagnostics" in report:
         result["diagnostics"] = diagnostics_summary(report["diagnostics"])
     code = 0
@@ -176,6 +177,10 @@ def show_result(result, display):
     rows = {split: result[split] for split in ("train", "validation") if split in result}
     display.metrics_table(f"{result['task']} on {result['target']!r}: {result['epochs']} "
                           f"epoch(s){how}", rows)
+    if "cross_fit" in result:
+        display.note(f"{len(result['cross_fit'])} cross-fitted networks averaged (best epochs "
+                     f"{', '.join(str(f['best_epoch']) for f in result['cross_fit'])}); "
+                     f"validation: each network on its own fold's rows")
     if "diagnostics" in result:
         display.note(result["diagnostics"]["report"])
     if "threshold" in result:

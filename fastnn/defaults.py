@@ -23,7 +23,7 @@ docs/defaults.md gives the study that chose it.
                     with dropout, less of it for regression, whose outputs dropout's noise
                     disturbs more; from 20000 rows the compute of a wide network is not spent
                     and dropout is not needed)
-    folds           CROSS_FIT_FOLDS below CROSS_FIT_ROWS training rows (when the run validates),
+    cross_fit       CROSS_FIT_FOLDS below CROSS_FIT_ROWS training rows (when the run validates),
                     else 1: on a small table k networks are trained, each validated (early
                     stopping) on its own fold of the rows and trained on the others, and their
                     outputs averaged, so that every row is used for training and for validation
@@ -78,10 +78,10 @@ def network_for(rows, task):
     return list(layers), dropout
 
 
-def folds_for(rows, validated=True):
-    """Cross-fitting folds for ``rows`` training rows: CROSS_FIT_FOLDS below CROSS_FIT_ROWS
-    when the run validates, else 1 (one network)."""
-    return CROSS_FIT_FOLDS if validated and rows < CROSS_FIT_ROWS else 1
+def cross_fit_for(rows, validated=True):
+    """Cross-fitting folds for ``rows`` training rows: CROSS_FIT_FOLDS from CROSS_FIT_FOLDS
+    rows to below CROSS_FIT_ROWS when the run validates, else 1 (one network)."""
+    return CROSS_FIT_FOLDS if validated and CROSS_FIT_FOLDS <= rows < CROSS_FIT_ROWS else 1
 
 
 def train_defaults(rows, task, batch_size=None, validated=True):
@@ -96,7 +96,7 @@ def train_defaults(rows, task, batch_size=None, validated=True):
     epochs = epochs_for(rows, batch)
     layers, dropout = network_for(rows, task)
     return {"layers": layers, "dropout": dropout, "batch_size": BATCH_SIZE, "epochs": epochs,
-            "early_stopping": patience_for(epochs), "folds": folds_for(rows, validated)}
+            "early_stopping": patience_for(epochs), "cross_fit": cross_fit_for(rows, validated)}
 
 
 def fill(settings, rows, task, validated=True):

@@ -36,7 +36,7 @@ def test_train_defaults_are_json_ready_and_complete(rows, task):
     settings = defaults.train_defaults(rows, task)
     assert json.loads(json.dumps(settings)) == settings
     assert set(settings) == {"layers", "dropout", "batch_size", "epochs", "early_stopping",
-                             "folds"}
+                             "cross_fit"}
     assert settings["epochs"] == defaults.epochs_for(rows, settings["batch_size"])
     assert settings["early_stopping"] == defaults.patience_for(settings["epochs"])
 
@@ -54,12 +54,13 @@ def test_network_by_training_rows_and_task(rows, task, layers, dropout):
 
 
 @pytest.mark.parametrize("rows, validated, folds", [
-    (1, True, defaults.CROSS_FIT_FOLDS),
+    (1, True, 1), (defaults.CROSS_FIT_FOLDS - 1, True, 1),  # too few rows for the folds
+    (defaults.CROSS_FIT_FOLDS, True, defaults.CROSS_FIT_FOLDS),
     (defaults.CROSS_FIT_ROWS - 1, True, defaults.CROSS_FIT_FOLDS),
     (defaults.CROSS_FIT_ROWS, True, 1), (10 ** 6, True, 1),
     (96, False, 1)])  # no validation rows: nothing to cross-fit on
 def test_small_tables_are_cross_fitted(rows, validated, folds):
-    assert defaults.train_defaults(rows, "binary", validated=validated)["folds"] == folds
+    assert defaults.train_defaults(rows, "binary", validated=validated)["cross_fit"] == folds
 
 
 def test_fewer_rows_get_more_epochs():

@@ -1,4 +1,4 @@
-"""Cross-fitting (the ``folds`` option; fastnn.defaults' rule below 1000 training rows): K
+"""Cross-fitting (the ``cross_fit`` option; fastnn.defaults' rule below 1000 training rows): K
 networks, each trained on the other folds' rows and validated on its own fold, averaged."""
 
 import numpy as np
@@ -28,7 +28,7 @@ def test_each_network_trains_on_the_other_folds_and_validates_on_its_own(monkeyp
         return real_fit(self, X, y, *args, validation_data=validation_data, **kwargs)
 
     monkeypatch.setattr(fn.Sequential, "fit", spy)
-    model = fn.TabularModel(target="y", folds=3, **TINY).fit(frame)
+    model = fn.TabularModel(target="y", cross_fit=3, **TINY).fit(frame)
     everything = {tuple(row) for row in model.inputs(frame)}
     assert len(everything) == len(frame) and len(seen) == 3
     validated = []
@@ -40,28 +40,28 @@ def test_each_network_trains_on_the_other_folds_and_validates_on_its_own(monkeyp
     assert sorted(validated) == sorted(everything)  # every row validates exactly one network
     assert isinstance(model.network, fn.Ensemble) and len(model.network.members) == 3
     assert model.fit_report["rows"] == {"train": 60, "validation": 60}
-    assert [f["epochs"] for f in model.fit_report["folds"]] == [3, 3, 3]
+    assert [f["epochs"] for f in model.fit_report["cross_fit"]] == [3, 3, 3]
 
 
 def test_the_rule_cross_fits_small_tables_and_the_file_records_it(tmp_path):
     model = fn.TabularModel(target="y", **TINY).fit(binary_frame())
-    assert model.settings["folds"] == defaults.CROSS_FIT_FOLDS
-    assert "folds" in model.settings["defaulted"]
+    assert model.settings["cross_fit"] == defaults.CROSS_FIT_FOLDS
+    assert "cross_fit" in model.settings["defaulted"]
     assert len(model.network.members) == defaults.CROSS_FIT_FOLDS
     model.save(tmp_path / "m.fnn")
     loaded = fn.TabularModel.load(tmp_path / "m.fnn")
-    assert loaded.settings["folds"] == defaults.CROSS_FIT_FOLDS
+    assert loaded.settings["cross_fit"] == defaults.CROSS_FIT_FOLDS
     np.testing.assert_array_equal(loaded.predict_proba(binary_frame()),
                                   model.predict_proba(binary_frame()))
 
 
-@pytest.mark.parametrize("options", [{"folds": 1}, {"val_split": 0}])
+@pytest.mark.parametrize("options", [{"cross_fit": 1}, {"val_split": 0}])
 def test_one_network_when_asked_or_without_validation_rows(options):
     model = fn.TabularModel(target="y", **TINY, **options).fit(binary_frame())
-    assert isinstance(model.network, fn.Sequential) and model.settings["folds"] == 1
-    assert "folds" not in model.fit_report
+    assert isinstance(model.network, fn.Sequential) and model.settings["cross_fit"] == 1
+    assert "cross_fit" not in model.fit_report
 
 
 def test_more_folds_than_rows_is_refused():
-    with pytest.raises(ValueError, match="folds 8 needs at least 8 rows"):
-        fn.TabularModel(target="y", folds=8, **TINY).fit(binary_frame(n=6))
+    with pytest.raises(ValueError, match="cross_fit 8 needs at least 8 rows"):
+        fn.TabularModel(target="y", cross_fit=8, **TINY).fit(binary_frame(n=6))

@@ -81,7 +81,7 @@ def cross_folds(n_rows, folds, seed, classes=None):
     from ..model_selection import make_splits
 
     if n_rows < folds:
-        raise OptionError("folds", f"{{option}} {folds} needs at least {folds} rows with a "
+        raise OptionError("cross_fit", f"{{option}} {folds} needs at least {folds} rows with a "
                                    f"target value, got {n_rows}")
     return make_splits(n_rows, folds, stratify=classes, seed=seed)
 

@@ -95,9 +95,9 @@ class TabularModel:
             raise OptionError("threshold", "{option} auto needs a binary target and validation "
                                            "rows (a validation share above 0)")
         used, defaulted = options.resolved(len(train), task, seed, validated=len(val) > 0)
-        if used.folds > 1:  # cross-fitting: every row trains some networks and validates one
+        if used.cross_fit > 1:  # cross-fitting: every row trains some networks and validates one
             fitted_rows = np.arange(len(frame))
-            splits = fitting.cross_folds(len(frame), used.folds, seed, codes)
+            splits = fitting.cross_folds(len(frame), used.cross_fit, seed, codes)
         else:
             fitted_rows, splits = train, [(train, val)]
         if task == "regression":
@@ -149,7 +149,7 @@ class TabularModel:
         self.history = history
         self.threshold = target.default_threshold
         def validation_inputs(member):  # the one network's were encoded for its fit
-            return validation[0] if used.folds == 1 else \
+            return validation[0] if used.cross_fit == 1 else \
                 features.transform(frame.iloc[member.val_rows], options.dtype)[0]
 
         if options.threshold == "auto":  # each network's scores of its own validation rows
@@ -171,7 +171,7 @@ class TabularModel:
             "rows": {"train": len(fitted_rows), "validation": validated},
             "epochs": len(history.epoch), "stopped": stopped,
             "best_epoch": fitting.best_epoch(stopper)}
-        X_fitted = X if used.folds == 1 else features.transform(frame.iloc[fitted_rows],
+        X_fitted = X if used.cross_fit == 1 else features.transform(frame.iloc[fitted_rows],
                                                                 options.dtype)[0]
         self.fit_report["train"] = self._summary(X_fitted, target_values.iloc[fitted_rows])
         if validated:  # each network on its own validation rows, weighted by their number
@@ -179,8 +179,8 @@ class TabularModel:
                 [(len(m.val_rows), self._summary(validation_inputs(m),
                                                  target_values.iloc[m.val_rows], m.network))
                  for m in members])
-        if used.folds > 1:
-            self.fit_report["folds"] = [{"epochs": len(m.network.history.epoch),
+        if used.cross_fit > 1:
+            self.fit_report["cross_fit"] = [{"epochs": len(m.network.history.epoch),
                                          "best_epoch": fitting.best_epoch(m.stopper),
                                          "stopped": m.stopped} for m in members]
         if task == "binary":

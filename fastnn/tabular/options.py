@@ -17,7 +17,7 @@
     l1 0.0, l2 0.0         penalty l1 sum|w| + l2 sum w^2 on every Dense kernel
     val_split 0.2          share of rows held out for validation (stratified by class), 0: none
     early_stopping None    patience in epochs on val_loss (loss without validation); 0: off
-    folds None             1: one network, validated on the val_split rows; K >= 2: cross-fit K
+    cross_fit None         1: one network, validated on the val_split rows; K >= 2: cross-fit K
                            networks, each trained on the other folds' rows and validated (early
                            stopping) on its own fold, outputs averaged (val_split is then not
                            used; the rule cross-fits only when val_split is above 0)
@@ -33,7 +33,7 @@
     max_levels 1000        the most categories a string column may have before it counts as
                            high-cardinality, and the width a kept one gets (fastnn.tabular.columns)
 
-None for layers, dropout, epochs, batch_size, early_stopping and folds means fastnn.defaults'
+None for layers, dropout, epochs, batch_size, early_stopping and cross_fit means fastnn.defaults'
 rule of the training rows and the task, settled by ``resolved`` (docs/defaults.md).
 ``TrainOptions(**options)`` checks every value (ValueError naming the option).
 """
@@ -114,7 +114,7 @@ def _choice(name, value, choices):
 
 
 # The options whose default is fastnn.defaults' rule of the table's size.
-RULED = ("layers", "dropout", "batch_size", "epochs", "early_stopping", "folds")
+RULED = ("layers", "dropout", "batch_size", "epochs", "early_stopping", "cross_fit")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,7 +137,7 @@ class TrainOptions:
     l2: float = 0.0
     val_split: float = 0.2
     early_stopping: int = None
-    folds: int = None
+    cross_fit: int = None
     diagnose: bool = False
     seed: int = 0
     dtype: str = "float32"
@@ -183,10 +183,10 @@ class TrainOptions:
         set_("val_split", _number("val_split", self.val_split, 0, 1, high_open=True))
         if self.early_stopping is not None:
             set_("early_stopping", _integer("early_stopping", self.early_stopping, 0))
-        if self.folds is not None:
-            set_("folds", _integer("folds", self.folds, 1))
-            if self.folds > MAX_MEMBERS:
-                _fail("folds", f"an integer in [1, {MAX_MEMBERS}]", self.folds)
+        if self.cross_fit is not None:
+            set_("cross_fit", _integer("cross_fit", self.cross_fit, 1))
+            if self.cross_fit > MAX_MEMBERS:
+                _fail("cross_fit", f"an integer in [1, {MAX_MEMBERS}]", self.cross_fit)
         set_("diagnose", bool(self.diagnose))
         if self.seed is not None:
             set_("seed", _integer("seed", self.seed, 0))

@@ -252,7 +252,8 @@ class Search:
         self.metric = tasks.MAIN_METRIC[self.task]
         # one network per fit: the search's own validation and --ensemble do the averaging
         options = options.replace(seed=self.seed,
-                                  folds=1 if options.folds is None else options.folds)
+                                  cross_fit=1 if options.cross_fit is None else
+                                  options.cross_fit)
         if len(self.frame) <= KFOLD_MAX_ROWS:
             stratify = None if self.task == "regression" else kept[self.name].to_numpy()
             self.splits = make_splits(len(self.frame), min(FOLDS, len(self.frame)),
