@@ -14,6 +14,7 @@ summary tables in Markdown.
     python -m bench.quality --heldout                the held-out tables (never used to choose a
                                                      default), in docs/quality_heldout.json
     python -m bench.quality --report                 only print the tables of the results file
+    python -m bench.quality --report --show fastnn,sklearn_mlp     ... with these methods only
 
 Methods: ``fastnn`` (the command with no options: its defaults), ``fastnn_v0`` (the command
 with the defaults it had before this study, spelled out as options), ``fastnn[NAME]`` (a
@@ -233,6 +234,8 @@ def main(argv=None):
                         help="fastnn_budget's --budget (default 60)")
     parser.add_argument("--ensemble", type=int, default=1, metavar="K",
                         help="fastnn_budget's --ensemble (default 1)")
+    parser.add_argument("--show", metavar="METHODS",
+                        help="comma-separated methods the report shows (default: every one)")
     parser.add_argument("--check", metavar="METHOD", default="fastnn",
                         help="the method whose targets the report checks (default: fastnn)")
     args = parser.parse_args(argv)
@@ -281,7 +284,7 @@ def main(argv=None):
                       save=lambda results: save_results(args.results, results),
                       warm_up=not args.quick, budget=args.budget, ensemble=args.ensemble)
     if results["runs"]:
-        print(report(results))
+        print(report(results, args.show.split(",") if args.show else None))
         print()
         print(targets(results, args.check))
     if results.get("large"):

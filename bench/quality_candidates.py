@@ -4,16 +4,16 @@ bench.quality_candidates`` (docs/defaults.md, "Small tables: more seeds").
 Trains, in this process with the library (``fastnn.TabularModel`` on the study's frames, not
 the command's CSV round trip), on the study's splits of each table for seeds 0..N-1:
 
-    T      the defaults (``TabularModel(target=...)`` with no options: below 1000 training
-           rows, 5 cross-fitted networks averaged)
-    H      one network validated on a 20% hold-out (``cross_fit=1``): the rule before
-           cross-fitting
-    R      refit: H, then a fresh network (same seed, same layers, dropout and batch size)
-           trained on every training row, validation rows included, for the updates of H's
+    T1     one network validated on a 20% hold-out (``cross_fit=1``): the rule before
+           cross-fitting (candidate T of docs/defaults.md's exploration)
+    R      refit: T1, then a fresh network (same seed, same layers, dropout and batch size)
+           trained on every training row, validation rows included, for the updates of T1's
            best epoch (rounded up to whole epochs), without early stopping
-    W      H with an L2 penalty of 1 / (training rows): a fixed Gaussian prior on the weights,
-           which weighs more the fewer rows there are
-    TW     T with W's L2 penalty
+    W      T1 with an L2 penalty of 1 / (training rows): a fixed Gaussian prior on the
+           weights, which weighs more the fewer rows there are
+    X      the defaults (``TabularModel(target=...)`` with no options): below 1000 training
+           rows, 5 cross-fitted networks averaged
+    XW     X with W's L2 penalty
     sklearn_mlp   the study's scikit-learn MLP, for reference
 
 and prints per table the mean test accuracy or R2 over seeds 0-2 (the study's) and over all N
@@ -31,18 +31,11 @@ import numpy as np
 from . import quality_methods as methods
 from . import quality_tables as tables
 
-CANDIDATES = ("H", "R", "W", "T", "TW", "sklearn_mlp")
+CANDIDATES = ("T1", "R", "W", "X", "XW", "sklearn_mlp")
 # The study's tables with fewer than 1000 training rows after the validation rows: the rule's
 # small-table range.
 SMALL = ("iris", "wine", "breast_cancer", "diabetes", "titanicsurvival", "mroz", "penguins",
          "beps", "salaries")
-
-
-def _predict(table, models, test):
-    if table.task == "regression":
-        return np.mean([m.predict(test) for m in models], axis=0)
-    probabilities = np.mean([m.predict_proba(test) for m in models], axis=0)
-    return np.asarray(models[0].classes_)[probabilities.argmax(axis=1)]
 
 
 def refit(table, model, train, seed):
@@ -66,18 +59,17 @@ def score(table, train, test, seed, candidate):
     if candidate == "sklearn_mlp":
         return methods.PEERS["sklearn_mlp"](table, train, test, seed, None).score
     rows = len(train) - round(0.2 * len(train))  # each network's training rows
-    if candidate in ("T", "TW"):
-        models = [fn.TabularModel(target=table.target, seed=seed,
-                                  l2=1.0 / rows if candidate == "TW" else 0.0).fit(train)]
+    if candidate in ("X", "XW"):
+        model = fn.TabularModel(target=table.target, seed=seed,
+                                l2=1.0 / rows if candidate == "XW" else 0.0).fit(train)
     elif candidate == "W":
-        models = [fn.TabularModel(target=table.target, seed=seed, cross_fit=1,
-                                  l2=1.0 / rows).fit(train)]
+        model = fn.TabularModel(target=table.target, seed=seed, cross_fit=1,
+                                l2=1.0 / rows).fit(train)
     else:
-        models = [fn.TabularModel(target=table.target, seed=seed, cross_fit=1).fit(train)]
+        model = fn.TabularModel(target=table.target, seed=seed, cross_fit=1).fit(train)
         if candidate == "R":
-            models = [refit(table, models[0], train, seed)]
-    actual = test[table.target]
-    return methods._score(table.task, _predict(table, models, test), actual)
+            model = refit(table, model, train, seed)
+    return methods._score(table.task, model.predict(test), test[table.target])
 
 
 def main(argv=None):
