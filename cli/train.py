@@ -94,6 +94,11 @@ def fit(model, data_path, extra, display):
 def stop_message(model, out):
     """What to tell the user when training diverged or was interrupted (None otherwise)."""
     report, history = model.fit_report, model.history
+    if report["stopped"] == "interrupted" and "cross_fit" in report:
+        done = len(report["cross_fit"])
+        return (f"{signals.what()} while training network {done} of "
+                f"{model.settings['cross_fit']}; saved the {done} trained so far (the last with "
+                f"its best epoch) to {out}")
     epochs = len(history.epoch)
     best = report["best_epoch"]
     if best is not None:

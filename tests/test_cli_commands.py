@@ -325,12 +325,27 @@ def test_ctrl_c_saves_the_best_model_says_so_and_exits_130(tmp_path, monkeypatch
 
     break_at_epoch(monkeypatch, 4, interrupt)
     data = copy_example(tmp_path, "iris.csv")
-    result = run("train", data, "--epochs", "50", "--history", tmp_path / "h.csv", code=130)
+    result = run("train", data, "--epochs", "50", "--cross-fit", "1", "--history",
+                 tmp_path / "h.csv", code=130)
     assert "interrupted during epoch 6; saved the best model seen (epoch" in result.stderr
     assert "Traceback" not in result.output
     model = fn.load_model(tmp_path / "iris.fnn")
     assert model.metadata["fastnn_cli"]["target"]["name"] == "species"
     assert len(pd.read_csv(tmp_path / "h.csv")) == 5
+
+
+def test_ctrl_c_while_cross_fitting_saves_the_networks_trained_so_far(tmp_path, monkeypatch):
+    import fastnn as fn
+
+    def interrupt(model):
+        raise KeyboardInterrupt
+
+    break_at_epoch(monkeypatch, 4, interrupt)
+    data = copy_example(tmp_path, "iris.csv")  # 120 training rows: 5 networks by default
+    result = run("train", data, "--epochs", "50", code=130)
+    assert "interrupted while training network 1 of 5; saved the 1 trained so far" \
+        in result.stderr
+    assert fn.TabularModel.load(tmp_path / "iris.fnn").settings["cross_fit"] == 5
 
 
 def test_diverging_training_saves_the_best_model_seen_and_exits_1(tmp_path, monkeypatch):

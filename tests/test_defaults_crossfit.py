@@ -65,3 +65,23 @@ def test_one_network_when_asked_or_without_validation_rows(options):
 def test_more_folds_than_rows_is_refused():
     with pytest.raises(ValueError, match="cross_fit 8 needs at least 8 rows"):
         fn.TabularModel(target="y", cross_fit=8, **TINY).fit(binary_frame(n=6))
+
+
+def test_ctrl_c_keeps_the_networks_trained_so_far_and_raises_again():
+    class InterruptThird(fn.Callback):
+        fits = 0
+
+        def on_train_begin(self, logs=None):
+            InterruptThird.fits += 1
+
+        def on_epoch_end(self, epoch, logs=None):
+            if InterruptThird.fits == 3 and epoch == 1:
+                raise KeyboardInterrupt
+
+    model = fn.TabularModel(target="y", cross_fit=4, **TINY)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(binary_frame(), callbacks=[InterruptThird()])
+    assert len(model.network.members) == 3  # two whole, the third with the epochs it ran
+    assert model.fit_report["stopped"] == "interrupted"
+    assert [f["epochs"] for f in model.fit_report["cross_fit"]] == [3, 3, 2]
+    assert len(model.predict(binary_frame(5))) == 5
