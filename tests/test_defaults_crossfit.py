@@ -85,3 +85,10 @@ def test_ctrl_c_keeps_the_networks_trained_so_far_and_raises_again():
     assert model.fit_report["stopped"] == "interrupted"
     assert [f["epochs"] for f in model.fit_report["cross_fit"]] == [3, 3, 2]
     assert len(model.predict(binary_frame(5))) == 5
+
+
+def test_the_validation_scores_are_weighted_by_each_fold_s_rows():
+    from fastnn.tabular.fitting import weighted_mean
+
+    assert weighted_mean([(1, {"loss": 1.0, "r2": None}), (3, {"loss": 3.0, "r2": 0.5})]) == {
+        "loss": 2.5, "r2": None}  # R2 undefined on a fold (a constant target): undefined

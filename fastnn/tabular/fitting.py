@@ -105,9 +105,11 @@ def overall_stop(members):
 
 def weighted_mean(weighted):
     """{name: the mean of the values weighted by their weight} of [(weight, {name: value}),
-    ...] (the names of the first dict)."""
+    ...] (the names of the first dict); None for a name that is None in any of them (a score
+    undefined on some rows, such as R2 of a constant target)."""
     total = sum(weight for weight, _ in weighted)
-    return {name: float(sum(weight * values[name] for weight, values in weighted) / total)
+    return {name: None if any(values[name] is None for _, values in weighted) else
+            float(sum(weight * values[name] for weight, values in weighted) / total)
             for name in weighted[0][1]}
 
 
