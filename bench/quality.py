@@ -11,7 +11,10 @@ summary tables in Markdown.
     python -m bench.quality --candidate wide="--layers 256,256,256 --dropout 0.1"
     python -m bench.quality --methods fastnn_budget --tables iris --seeds 1 --budget 60
     python -m bench.quality --large                  the large-table check (100000 rows)
+    python -m bench.quality --heldout                the held-out tables (never used to choose a
+                                                     default), in docs/quality_heldout.json
     python -m bench.quality --report                 only print the tables of the results file
+    python -m bench.quality --report --show fastnn,sklearn_mlp     ... with these methods only
 
 Methods: ``fastnn`` (the command with no options: its defaults), ``fastnn_v0`` (the command
 with the defaults it had before this study, spelled out as options), ``fastnn[NAME]`` (a
@@ -39,8 +42,9 @@ import numpy as np
 from . import quality_methods as methods
 from . import quality_tables as tables
 
-DEFAULT_RESULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                               "docs", "quality.json")
+DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
+DEFAULT_RESULTS = os.path.join(DOCS, "quality.json")
+HELDOUT_RESULTS = os.path.join(DOCS, "quality_heldout.json")
 
 # The command's defaults before this study, as options (so the baseline stays reproducible).
 V0_OPTIONS = ("--layers 64,32 --activation relu --opt adam --schedule constant --epochs 100 "
@@ -121,7 +125,7 @@ def report(results, methods_shown=None):
     task_of = {r["table"]: r["task"] for r in results["runs"]}
     shown = method_order(methods_shown or {m for _, m in means})
     most_seeds = max(n for *_, n in means.values())
-    table_names = [t for t in tables.TABLES if t in task_of]
+    table_names = [t for t in tables.ALL if t in task_of]
     lines = ["| table | task | " + " | ".join(shown) + " |",
              "|---|---|" + "---|" * len(shown)]
     for t in table_names:
@@ -213,8 +217,12 @@ def main(argv=None):
                                           "fastnn_v0, the candidates and every peer installed)")
     parser.add_argument("--candidate", type=parse_candidate, action="append", default=[],
                         metavar="NAME=OPTIONS", help="a fastnn variant: train options to add")
-    parser.add_argument("--results", default=DEFAULT_RESULTS,
-                        help="the JSON results file to update (default: docs/quality.json)")
+    parser.add_argument("--heldout", action="store_true",
+                        help="the held-out tables (quality_tables.HELDOUT) instead of the "
+                             "study's, with their own results file")
+    parser.add_argument("--results", help="the JSON results file to update (default: "
+                                          "docs/quality.json; with --heldout "
+                                          "docs/quality_heldout.json)")
     parser.add_argument("--report", action="store_true",
                         help="print the tables of the results file and run nothing")
     parser.add_argument("--large", type=int, nargs="?", const=100000, metavar="ROWS",
@@ -226,9 +234,13 @@ def main(argv=None):
                         help="fastnn_budget's --budget (default 60)")
     parser.add_argument("--ensemble", type=int, default=1, metavar="K",
                         help="fastnn_budget's --ensemble (default 1)")
+    parser.add_argument("--show", metavar="METHODS",
+                        help="comma-separated methods the report shows (default: every one)")
     parser.add_argument("--check", metavar="METHOD", default="fastnn",
                         help="the method whose targets the report checks (default: fastnn)")
     args = parser.parse_args(argv)
+    if args.results is None:
+        args.results = HELDOUT_RESULTS if args.heldout else DEFAULT_RESULTS
 
     results = load_results(args.results)
     if args.large and not args.report:
@@ -243,14 +255,15 @@ def main(argv=None):
         save_results(args.results, results)
     elif not args.report:
         candidates = dict(args.candidate)
+        group = tables.HELDOUT if args.heldout else tables.TABLES
         if args.tables:
             table_names = args.tables.split(",")
         else:
-            table_names = list(tables.QUICK if args.quick else tables.TABLES)
-        unknown = [t for t in table_names if t not in tables.TABLES]
+            table_names = list(tables.QUICK if args.quick and not args.heldout else group)
+        unknown = [t for t in table_names if t not in group]
         if unknown:
-            parser.error(f"unknown table(s) {', '.join(unknown)}; known: "
-                         f"{', '.join(tables.TABLES)}")
+            parser.error(f"unknown table(s) {', '.join(unknown)}; known"
+                         f"{' (with --heldout)' if args.heldout else ''}: {', '.join(group)}")
         if args.methods:
             method_names = args.methods.split(",")
         else:
@@ -271,7 +284,7 @@ def main(argv=None):
                       save=lambda results: save_results(args.results, results),
                       warm_up=not args.quick, budget=args.budget, ensemble=args.ensemble)
     if results["runs"]:
-        print(report(results))
+        print(report(results, args.show.split(",") if args.show else None))
         print()
         print(targets(results, args.check))
     if results.get("large"):

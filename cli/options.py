@@ -217,6 +217,11 @@ OPTIONS = [
      "Stop after this many epochs without a better validation loss (training loss without "
      "validation rows) and keep the best weights; 0: off.  [default: a tenth of the epochs, "
      "at least 10]"),
+    (["--cross-fit"], "cross_fit", {"type": click.IntRange(min=1, max=64),
+                                    "metavar": "K"}, (TRAIN,),
+     "Cross-fitting: train this many networks, each validated (early stopping) on its own fold "
+     "of the rows and trained on the others, and average them (1: one network validated on "
+     "the --val-split rows).  [default: 5 below 1000 training rows, else 1]"),
     (["--threshold"], "threshold", {"type": Threshold()}, (TRAIN,),
      "Binary targets: the score above which a row is the second class, or 'auto' for the "
      "F1-best threshold on the validation rows; stored in the model.  [default: 0.5 (0 for "

@@ -94,6 +94,11 @@ def fit(model, data_path, extra, display):
 def stop_message(model, out):
     """What to tell the user when training diverged or was interrupted (None otherwise)."""
     report, history = model.fit_report, model.history
+    if report["stopped"] == "interrupted" and "cross_fit" in report:
+        done = len(report["cross_fit"])
+        return (f"{signals.what()} while training network {done} of "
+                f"{model.settings['cross_fit']}; saved the {done} trained so far (the last with "
+                f"its best epoch) to {out}")
     epochs = len(history.epoch)
     best = report["best_epoch"]
     if best is not None:
@@ -158,7 +163,8 @@ def run(data_path, settings, display):
                                                       "rows", "epochs", "stopped",
                                                       "best_epoch")},
               "history": history_path, "plot": plot_path}
-    result.update({k: report[k] for k in ("train", "validation", "threshold") if k in report})
+    result.update({k: report[k] for k in ("train", "validation", "threshold", "cross_fit")
+                   if k in report})
     if "diagnostics" in report:
         result["diagnostics"] = diagnostics_summary(report["diagnostics"])
     code = 0
@@ -176,6 +182,10 @@ def show_result(result, display):
     rows = {split: result[split] for split in ("train", "validation") if split in result}
     display.metrics_table(f"{result['task']} on {result['target']!r}: {result['epochs']} "
                           f"epoch(s){how}", rows)
+    if "cross_fit" in result:
+        display.note(f"{len(result['cross_fit'])} cross-fitted networks averaged (best epochs "
+                     f"{', '.join(str(f['best_epoch']) for f in result['cross_fit'])}); "
+                     f"validation: each network on its own fold's rows")
     if "diagnostics" in result:
         display.note(result["diagnostics"]["report"])
     if "threshold" in result:

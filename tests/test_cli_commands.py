@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from fastnn_cli import cli
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-FAST = ["--epochs", "40", "--lr", "0.01", "--early-stopping", "0", "--dropout", "0"]
+FAST = ["--epochs", "40", "--lr", "0.01", "--early-stopping", "0", "--dropout", "0",
+        "--cross-fit", "1"]
 
 
 def run(*args, code=0):
@@ -229,13 +230,16 @@ def test_binary_string_labels_round_trip(tmp_path, loss, proba):
      lambda info: info["compile"]["optimizer"]["learning_rate"]["name"] == "cosine_decay"),
     (["--val-split", "0"], lambda info: info["data"]["validation_rows"] == 0),
     (["--val-split", "0.5"], lambda info: info["data"]["validation_rows"] == 75),
+    (["--cross-fit", "3"], lambda info: info["settings"]["cross_fit"] == 3
+     and info["data"] == {"file": "iris.csv", "train_rows": 150, "validation_rows": 150}),
     (["--task", "multiclass", "--target", "petal width (cm)"],
      lambda info: info["target"]["task"] == "multiclass" and len(info["target"]["classes"]) > 10),
 ])
 def test_options_reach_the_model(tmp_path, options, check):
     data = copy_example(tmp_path, "iris.csv")
     # no dropout unless asked, so that layer positions are those of the Dense layers
-    run("train", data, "--epochs", "2", "--dropout", "0", "--out", tmp_path / "m.fnn", *options)
+    run("train", data, "--epochs", "2", "--dropout", "0", "--cross-fit", "1", "--out",
+        tmp_path / "m.fnn", *options)
     assert check(json.loads(run("info", tmp_path / "m.fnn", "--json").stdout))
 
 
@@ -245,7 +249,7 @@ def test_l2_penalty_shrinks_the_weights(tmp_path):
     data = copy_example(tmp_path, "iris.csv")
     norms = {}
     for l2 in ("0", "0.1"):
-        run("train", data, "--epochs", "30", "--lr", "0.01", "--l2", l2,
+        run("train", data, "--epochs", "30", "--lr", "0.01", "--cross-fit", "1", "--l2", l2,
             "--out", tmp_path / f"{l2}.fnn")
         norms[l2] = np.linalg.norm(fn.load_model(tmp_path / f"{l2}.fnn").params)
     assert norms["0.1"] < 0.8 * norms["0"]
@@ -267,7 +271,8 @@ def test_same_seed_same_model_other_seed_other_model(tmp_path):
     data = copy_example(tmp_path, "iris.csv")
     weights = {}
     for name, seed in (("a", 3), ("b", 3), ("c", 4)):
-        run("train", data, "--epochs", "3", "--seed", seed, "--out", tmp_path / f"{name}.fnn")
+        run("train", data, "--epochs", "3", "--seed", seed, "--cross-fit", "1", "--out",
+            tmp_path / f"{name}.fnn")
         weights[name] = fn.load_model(tmp_path / f"{name}.fnn").params
     np.testing.assert_array_equal(weights["a"], weights["b"])
     assert not np.array_equal(weights["a"], weights["c"])
@@ -320,12 +325,27 @@ def test_ctrl_c_saves_the_best_model_says_so_and_exits_130(tmp_path, monkeypatch
 
     break_at_epoch(monkeypatch, 4, interrupt)
     data = copy_example(tmp_path, "iris.csv")
-    result = run("train", data, "--epochs", "50", "--history", tmp_path / "h.csv", code=130)
+    result = run("train", data, "--epochs", "50", "--cross-fit", "1", "--history",
+                 tmp_path / "h.csv", code=130)
     assert "interrupted during epoch 6; saved the best model seen (epoch" in result.stderr
     assert "Traceback" not in result.output
     model = fn.load_model(tmp_path / "iris.fnn")
     assert model.metadata["fastnn_cli"]["target"]["name"] == "species"
     assert len(pd.read_csv(tmp_path / "h.csv")) == 5
+
+
+def test_ctrl_c_while_cross_fitting_saves_the_networks_trained_so_far(tmp_path, monkeypatch):
+    import fastnn as fn
+
+    def interrupt(model):
+        raise KeyboardInterrupt
+
+    break_at_epoch(monkeypatch, 4, interrupt)
+    data = copy_example(tmp_path, "iris.csv")  # 120 training rows: 5 networks by default
+    result = run("train", data, "--epochs", "50", code=130)
+    assert "interrupted while training network 1 of 5; saved the 1 trained so far" \
+        in result.stderr
+    assert fn.TabularModel.load(tmp_path / "iris.fnn").settings["cross_fit"] == 5
 
 
 def test_diverging_training_saves_the_best_model_seen_and_exits_1(tmp_path, monkeypatch):
@@ -336,7 +356,7 @@ def test_diverging_training_saves_the_best_model_seen_and_exits_1(tmp_path, monk
 
     break_at_epoch(monkeypatch, 2, poison)
     data = copy_example(tmp_path, "iris.csv")
-    result = run("train", data, "--epochs", "20", "--json", code=1)
+    result = run("train", data, "--epochs", "20", "--cross-fit", "1", "--json", code=1)
     report = json.loads(result.stdout)
     assert report["stopped"] == "diverged" and report["epochs"] == 4
     assert "training diverged at epoch 4; saved the best model seen (epoch 3" in result.stderr
@@ -359,7 +379,8 @@ def test_early_stopping_keeps_the_best_epoch(tmp_path):
     import fastnn as fn
 
     data = copy_example(tmp_path, "iris.csv")
-    report = json.loads(run("train", data, "--opt", "sgd", "--lr", "0.5", "--epochs", "200",
+    report = json.loads(run("train", data, "--cross-fit", "1", "--opt", "sgd", "--lr", "0.5",
+                            "--epochs", "200",
                             "--early-stopping", "3", "--history", tmp_path / "h.csv",
                             "--json").stdout)
     history = pd.read_csv(tmp_path / "h.csv")

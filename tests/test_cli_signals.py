@@ -35,7 +35,7 @@ def handlers_installed(process):
 
 def test_sigterm_during_training_saves_the_model_and_exits_143(tmp_path):
     process = start("train", IRIS, "--epochs", "100000", "--early-stopping", "0", "--layers",
-                    "4", "--out", tmp_path / "m.fnn", cwd=tmp_path)
+                    "4", "--cross-fit", "1", "--out", tmp_path / "m.fnn", cwd=tmp_path)
     for line in process.stderr:  # the first epoch's progress line comes at once
         if line.startswith("epoch 1/"):
             break

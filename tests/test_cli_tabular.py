@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from fastnn_cli import cli
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-FAST = ["--epochs", "5", "--layers", "8", "--early-stopping", "0", "--lr", "0.01"]
+FAST = ["--epochs", "5", "--layers", "8", "--early-stopping", "0", "--lr", "0.01",
+        "--cross-fit", "1"]
 
 
 def run(*args, code=0):
@@ -177,7 +178,8 @@ def test_progress_off_a_terminal_is_one_line_per_epoch_at_most_every_few_seconds
     from fastnn_cli import output
 
     monkeypatch.setattr(output, "PROGRESS_INTERVAL", interval)
-    result = run("train", EXAMPLES / "iris.csv", "--epochs", "4", "--out", tmp_path / "m.fnn")
+    result = run("train", EXAMPLES / "iris.csv", "--epochs", "4", "--cross-fit", "1", "--out",
+                 tmp_path / "m.fnn")
     shown = [line.split(":")[0] for line in result.stderr.splitlines()
              if line.startswith("epoch ")]
     if interval:  # the first epoch's line, then nothing until the last

@@ -35,7 +35,8 @@ def test_patience_is_a_share_of_the_epochs(epochs, patience):
 def test_train_defaults_are_json_ready_and_complete(rows, task):
     settings = defaults.train_defaults(rows, task)
     assert json.loads(json.dumps(settings)) == settings
-    assert set(settings) == {"layers", "dropout", "batch_size", "epochs", "early_stopping"}
+    assert set(settings) == {"layers", "dropout", "batch_size", "epochs", "early_stopping",
+                             "cross_fit"}
     assert settings["epochs"] == defaults.epochs_for(rows, settings["batch_size"])
     assert settings["early_stopping"] == defaults.patience_for(settings["epochs"])
 
@@ -50,6 +51,16 @@ def test_network_by_training_rows_and_task(rows, task, layers, dropout):
     assert defaults.network_for(rows, task) == (layers, dropout)
     settings = defaults.train_defaults(rows, task)
     assert (settings["layers"], settings["dropout"]) == (layers, dropout)
+
+
+@pytest.mark.parametrize("rows, validated, folds", [
+    (1, True, 1), (defaults.CROSS_FIT_FOLDS - 1, True, 1),  # too few rows for the folds
+    (defaults.CROSS_FIT_FOLDS, True, defaults.CROSS_FIT_FOLDS),
+    (defaults.CROSS_FIT_ROWS - 1, True, defaults.CROSS_FIT_FOLDS),
+    (defaults.CROSS_FIT_ROWS, True, 1), (10 ** 6, True, 1),
+    (96, False, 1)])  # no validation rows: nothing to cross-fit on
+def test_small_tables_are_cross_fitted(rows, validated, folds):
+    assert defaults.train_defaults(rows, "binary", validated=validated)["cross_fit"] == folds
 
 
 def test_fewer_rows_get_more_epochs():
@@ -108,8 +119,8 @@ def test_train_without_options_uses_and_records_the_rule(tmp_path):
                                   "--json"])
     assert trained.exit_code == 0, trained.output
     info = json.loads(runner.invoke(cli, ["info", str(tmp_path / "m.fnn"), "--json"]).stdout)
-    rows = info["data"]["train_rows"]
-    expected = defaults.train_defaults(rows, "multiclass")
+    assert info["data"] == {"file": "iris.csv", "train_rows": 150, "validation_rows": 150}
+    expected = defaults.train_defaults(120, "multiclass")  # each network's training rows
     assert {name: info["settings"][name] for name in expected} == expected
     assert sorted(info["settings"]["defaulted"]) == sorted(expected)
     assert json.loads(trained.stdout)["epochs"] <= expected["epochs"]

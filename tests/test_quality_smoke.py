@@ -27,3 +27,19 @@ def test_quick_study_runs_and_reports(tmp_path, capsys):
 def test_unknown_table_is_refused(tmp_path):
     with pytest.raises(SystemExit):
         quality.main(["--tables", "nope", "--results", str(tmp_path / "q.json")])
+
+
+def test_heldout_tables_come_only_from_the_reserved_packages():
+    from bench import quality_tables as tables
+
+    assert not set(tables.HELDOUT) & set(tables.TABLES)
+    assert all(loader.package in tables.RESERVED for loader in tables.HELDOUT.values())
+    assert not any(getattr(loader, "package", None) in tables.RESERVED
+                   for loader in tables.TABLES.values())
+
+
+@pytest.mark.parametrize("argv", [["--heldout", "--tables", "iris"], ["--tables", "biopsy"]])
+def test_a_table_of_the_other_group_is_refused(tmp_path, argv):
+    with pytest.raises(SystemExit):
+        quality.main(argv + ["--results", str(tmp_path / "q.json")])
+    assert not (tmp_path / "q.json").exists()

@@ -15,7 +15,7 @@ from fastnn.tabular import scores
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-FAST = {"epochs": 5, "layers": (8,), "early_stopping": 0, "lr": 0.01}
+FAST = {"epochs": 5, "layers": (8,), "early_stopping": 0, "lr": 0.01, "cross_fit": 1}
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_labels_come_out_in_the_training_label_type(labels, kind):
 def test_arrow_tables_and_paths_give_the_same_model_as_a_dataframe():
     pa = pytest.importorskip("pyarrow")
     frame = pd.read_csv(EXAMPLES / "iris.csv")
-    weights = [fn.TabularModel(epochs=2, layers=(4,)).fit(data).network.params
+    weights = [fn.TabularModel(epochs=2, layers=(4,), cross_fit=1).fit(data).network.params
                for data in (frame, EXAMPLES / "iris.csv", pa.Table.from_pandas(frame))]
     np.testing.assert_array_equal(weights[0], weights[1])
     np.testing.assert_array_equal(weights[0], weights[2])
@@ -165,7 +165,8 @@ def test_train_and_sweep_hold_out_the_same_rows(monkeypatch, tmp_path):
     monkeypatch.setattr(model_selection, "make_splits", spy)
     data = EXAMPLES / "iris.csv"
     common = ["--epochs", "1", "--layers", "2", "--seed", "5", "--val-split", "0.3"]
-    for args in (["train", data, "--out", tmp_path / "m.fnn"], ["sweep", data, "--jobs", "1"]):
+    for args in (["train", data, "--out", tmp_path / "m.fnn", "--cross-fit", "1"],
+                 ["sweep", data, "--jobs", "1"]):
         result = CliRunner().invoke(cli, [str(a) for a in args] + common + ["--quiet"])
         assert result.exit_code == 0, result.output
     train_rows, sweep_rows = seen

@@ -44,7 +44,7 @@ def test_balanced_class_weights_are_scikit_learns_per_row(weights_seen):
     from sklearn.utils.class_weight import compute_sample_weight
 
     frame = imbalanced()
-    fn.TabularModel(epochs=1).fit(frame, class_weight="balanced")
+    fn.TabularModel(epochs=1, cross_fit=1).fit(frame, class_weight="balanced")
     train = training_rows(frame)
     np.testing.assert_allclose(weights_seen[-1],
                                compute_sample_weight("balanced", frame["y"].iloc[train]))
@@ -52,7 +52,8 @@ def test_balanced_class_weights_are_scikit_learns_per_row(weights_seen):
 
 def test_a_weight_column_weighs_rows_and_is_not_a_feature(weights_seen):
     frame = imbalanced()
-    model = fn.TabularModel(epochs=1).fit(frame, sample_weight="w", class_weight={"rare": 4})
+    model = fn.TabularModel(epochs=1, cross_fit=1).fit(frame, sample_weight="w",
+                                                    class_weight={"rare": 4})
     train = training_rows(frame)
     expected = frame["w"].to_numpy()[train] * np.where(frame["y"].iloc[train] == "rare", 4, 1)
     np.testing.assert_allclose(weights_seen[-1], expected)

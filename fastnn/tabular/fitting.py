@@ -7,6 +7,7 @@ with the same seed validate on the same rows.
 """
 
 import logging
+from typing import NamedTuple
 
 import numpy as np
 
@@ -72,6 +73,44 @@ def holdout(n_rows, fraction, seed, classes=None):
                          f"{fraction}; use a validation share of 0")
     return make_splits(n_rows, None, validation_fraction=fraction, stratify=classes,
                        seed=seed)[0]
+
+
+def cross_folds(n_rows, folds, seed, classes=None):
+    """[(training rows, validation rows), ...]: model_selection.make_splits's ``folds`` folds of
+    ``n_rows`` rows (stratified by ``classes`` when given), each fold validating once."""
+    from ..model_selection import make_splits
+
+    if n_rows < folds:
+        raise OptionError("cross_fit", f"{{option}} {folds} needs at least {folds} rows with a "
+                                   f"target value, got {n_rows}")
+    return make_splits(n_rows, folds, stratify=classes, seed=seed)
+
+
+class Member(NamedTuple):
+    """One trained network of a fit: its EarlyStopping (or None), how it stopped, and the
+    positions of its training and validation rows."""
+    network: object
+    stopper: object
+    stopped: str
+    rows: np.ndarray
+    val_rows: np.ndarray
+
+
+def overall_stop(members):
+    """How a fit of ``members`` ended: interrupted or diverged when one of them did, else as
+    the first did."""
+    ends = [m.stopped for m in members]
+    return next((end for end in ("interrupted", "diverged") if end in ends), ends[0])
+
+
+def weighted_mean(weighted):
+    """{name: the mean of the values weighted by their weight} of [(weight, {name: value}),
+    ...] (the names of the first dict); None for a name that is None in any of them (a score
+    undefined on some rows, such as R2 of a constant target)."""
+    total = sum(weight for weight, _ in weighted)
+    return {name: None if any(values[name] is None for _, values in weighted) else
+            float(sum(weight * values[name] for weight, values in weighted) / total)
+            for name in weighted[0][1]}
 
 
 def weight_column(frame, name):

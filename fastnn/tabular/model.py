@@ -23,6 +23,7 @@ import os
 import numpy as np
 
 from .. import tasks
+from ..ensemble import Ensemble
 from . import fitting, stored
 from .columns import FeatureEncoder, numeric_values
 from .options import OptionError, TrainOptions, build_network, build_optimizer
@@ -93,62 +94,95 @@ class TabularModel:
         if options.threshold == "auto" and (task != "binary" or not len(val)):
             raise OptionError("threshold", "{option} auto needs a binary target and validation "
                                            "rows (a validation share above 0)")
+        used, defaulted = options.resolved(len(train), task, seed, validated=len(val) > 0)
+        if used.cross_fit > 1:  # cross-fitting: every row trains some networks and validates one
+            fitted_rows = np.arange(len(frame))
+            splits = fitting.cross_folds(len(frame), used.cross_fit, seed, codes)
+        else:
+            fitted_rows, splits = train, [(train, val)]
         if task == "regression":
-            target = TargetEncoder.fit(target_values.iloc[train], task, loss)
+            target = TargetEncoder.fit(target_values.iloc[fitted_rows], task, loss)
         ignored = list(options.drop) + ([weight_name] if weight_name else [])
-        features = FeatureEncoder.fit(frame.iloc[train].drop(columns=[name]),
+        features = FeatureEncoder.fit(frame.iloc[fitted_rows].drop(columns=[name]),
                                       options.high_cardinality, options.max_levels, ignored)
-        parts = {"train": features.transform(frame.iloc[train], options.dtype)}
-        if len(val):
-            parts["validation"] = features.transform(frame.iloc[val], options.dtype)
-        _log_filled(sum(p[1] for p in parts.values()), sum(p[2] for p in parts.values()))
-
-        used, defaulted = options.resolved(len(train), task, seed)
-        network = build_network(used, target, len(train), input_dim=features.width)
         class_weights = None if class_weight is None else target.class_weights(
-            codes[train], class_weight)
-        weights = fitting.row_weights(
-            len(train), None if sample_weight is None else sample_weight[train],
-            class_weights, None if codes is None else codes[train])
-        fit_callbacks, stopper = fitting.callbacks_for(used, len(val) > 0, callbacks or ())
-        X, y = parts["train"][0], target.encode(target_values.iloc[train])
-        validation = None if not len(val) else (parts["validation"][0],
-                                                target.encode(target_values.iloc[val]))
-        interrupted = False
-        try:
-            network.fit(X, y, epochs=used.epochs, batch_size=used.batch_size,
-                        validation_data=validation, callbacks=fit_callbacks, progress=progress,
-                        verbose=verbose, sample_weight=weights)
-        except KeyboardInterrupt:
-            interrupted = True  # fit stopped at a clean point and kept the best weights
-        history = network.history
-        stopped = fitting.how_it_stopped(history)
-        if stopped == "diverged" and len(history.epoch) < 2:
-            raise fitting.TrainingDiverged("training diverged in the first epoch: the loss "
-                                           "became NaN or infinite; lower the learning rate")
+            codes[fitted_rows], class_weight)
+        members, interrupted = [], False
+        for number, (rows, val_rows) in enumerate(splits):
+            X, imputed, missing = features.transform(frame.iloc[rows], options.dtype)
+            validation = None
+            if len(val_rows):
+                X_val, val_imputed, val_missing = features.transform(frame.iloc[val_rows],
+                                                                     options.dtype)
+                validation = (X_val, target.encode(target_values.iloc[val_rows]))
+                imputed, missing = imputed + val_imputed, missing + val_missing
+            if not number:  # every split's rows are all the rows
+                _log_filled(imputed, missing)
+            network = build_network(used, target, len(rows), input_dim=features.width,
+                                    seed=used.seed + number)
+            weights = fitting.row_weights(
+                len(rows), None if sample_weight is None else sample_weight[rows],
+                class_weights, None if codes is None else codes[rows])
+            fit_callbacks, stopper = fitting.callbacks_for(used, len(val_rows) > 0,
+                                                           callbacks or ())
+            try:
+                network.fit(X, target.encode(target_values.iloc[rows]), epochs=used.epochs,
+                            batch_size=used.batch_size, validation_data=validation,
+                            callbacks=fit_callbacks, progress=progress, verbose=verbose,
+                            sample_weight=weights)
+            except KeyboardInterrupt:
+                interrupted = True  # fit stopped at a clean point and kept the best weights
+            stopped = fitting.how_it_stopped(network.history)
+            if stopped == "diverged" and len(network.history.epoch) < 2:
+                raise fitting.TrainingDiverged("training diverged in the first epoch: the loss "
+                                               "became NaN or infinite; lower the learning "
+                                               "rate")
+            members.append(fitting.Member(network, stopper, stopped, rows, val_rows))
+            if interrupted:
+                break
+        network = members[0].network if len(members) == 1 else \
+            Ensemble([m.network for m in members])
+        history, stopper = members[0].network.history, members[0].stopper
+        stopped = fitting.overall_stop(members)
 
         self.network, self.features, self.target_encoder = network, features, target
         self.history = history
         self.threshold = target.default_threshold
-        if options.threshold == "auto":
-            chosen = best_threshold(codes[val] == 1, target.scores(network.predict(
-                validation[0])))
+        def validation_inputs(member):  # the one network's were encoded for its fit
+            return validation[0] if used.cross_fit == 1 else \
+                features.transform(frame.iloc[member.val_rows], options.dtype)[0]
+
+        if options.threshold == "auto":  # each network's scores of its own validation rows
+            chosen = best_threshold(
+                np.concatenate([codes[m.val_rows] == 1 for m in members]),
+                np.concatenate([target.scores(m.network.predict(validation_inputs(m)))
+                                for m in members]))
             self.threshold = target.default_threshold if chosen is None else chosen
         elif options.threshold is not None and task == "binary":
             self.threshold = options.threshold
         self.settings = {**used.to_settings(), "lr": build_optimizer(used, len(train))[1],
                          "task": task, "loss": loss, "defaulted": defaulted,
                          "class_weight": class_weight, "weight": weight_name}
-        self.data_info = {"file": source, "train_rows": len(train), "validation_rows": len(val)}
+        validated = sum(len(m.val_rows) for m in members)
+        self.data_info = {"file": source, "train_rows": len(fitted_rows),
+                          "validation_rows": validated}
         self.fit_report = {
             "task": task, "target": name, "loss": loss, "inputs": features.width,
-            "rows": {"train": len(train), "validation": len(val)},
+            "rows": {"train": len(fitted_rows), "validation": validated},
             "epochs": len(history.epoch), "stopped": stopped,
             "best_epoch": fitting.best_epoch(stopper)}
-        for split, rows in (("train", train), ("validation", val)):
-            if len(rows):
-                self.fit_report[split] = self._summary(parts[split][0],
-                                                       target_values.iloc[rows])
+        X_fitted = X if used.cross_fit == 1 else features.transform(frame.iloc[fitted_rows],
+                                                                options.dtype)[0]
+        self.fit_report["train"] = self._summary(X_fitted, target_values.iloc[fitted_rows])
+        if validated:  # each network on its own validation rows, weighted by their number
+            self.fit_report["validation"] = fitting.weighted_mean(
+                [(len(m.val_rows), self._summary(validation_inputs(m),
+                                                 target_values.iloc[m.val_rows], m.network))
+                 for m in members])
+        if used.cross_fit > 1:
+            self.fit_report["cross_fit"] = [{"epochs": len(m.network.history.epoch),
+                                         "best_epoch": fitting.best_epoch(m.stopper),
+                                         "stopped": m.stopped} for m in members]
         if task == "binary":
             self.fit_report["threshold"] = self.threshold
         if history.diagnostics is not None:
@@ -171,9 +205,10 @@ class TabularModel:
         fit_args = {"sep": sep, "sample_weight": sample_weight, "class_weight": class_weight}
         return Search(self, budget, ensemble, max_trials, progress, fit_args).run(data)
 
-    def _summary(self, X, actual):
-        """{"loss", "accuracy"} or {"loss", "mse", "mae", "r2"} of the rows X (train's report)."""
-        scores = self._scores(X, actual)
+    def _summary(self, X, actual, network=None):
+        """{"loss", "accuracy"} or {"loss", "mse", "mae", "r2"} of the rows X (train's report),
+        by the model's network or by ``network``."""
+        scores = self._scores(X, actual, network=network)
         keep = ("loss", "accuracy") if self.target_encoder.task != "regression" \
             else ("loss", "mse", "mae", "r2")
         return {k: scores[k] for k in keep}
@@ -264,8 +299,8 @@ class TabularModel:
         result.update(self._scores(X, frame[name], self._threshold(threshold)))
         return result
 
-    def _scores(self, X, actual, threshold=None):
-        target, network = self.target_encoder, self.network
+    def _scores(self, X, actual, threshold=None, network=None):
+        target, network = self.target_encoder, network or self.network
         threshold = self.threshold if threshold is None else threshold
         result = {"loss": network.evaluate(X, target.encode(actual))["loss"]}
         outputs = network.predict(X)

@@ -17,6 +17,10 @@
     l1 0.0, l2 0.0         penalty l1 sum|w| + l2 sum w^2 on every Dense kernel
     val_split 0.2          share of rows held out for validation (stratified by class), 0: none
     early_stopping None    patience in epochs on val_loss (loss without validation); 0: off
+    cross_fit None         1: one network, validated on the val_split rows; K >= 2: cross-fit K
+                           networks, each trained on the other folds' rows and validated (early
+                           stopping) on its own fold, outputs averaged (val_split is then not
+                           used; the rule cross-fits only when val_split is above 0)
     diagnose False         record per-layer gradient statistics (fastnn.GradientMonitor)
     seed 0                 seeds the split, the weights and the shuffling; None: a fresh one,
                            recorded in the model
@@ -29,8 +33,8 @@
     max_levels 1000        the most categories a string column may have before it counts as
                            high-cardinality, and the width a kept one gets (fastnn.tabular.columns)
 
-None for layers, dropout, epochs, batch_size and early_stopping means fastnn.defaults' rule
-of the training rows and the task, settled by ``resolved`` (docs/defaults.md).
+None for layers, dropout, epochs, batch_size, early_stopping and cross_fit means fastnn.defaults'
+rule of the training rows and the task, settled by ``resolved`` (docs/defaults.md).
 ``TrainOptions(**options)`` checks every value (ValueError naming the option).
 """
 
@@ -39,6 +43,7 @@ import math
 
 import numpy as np
 
+from ..model_schema import MAX_MEMBERS
 from .columns import HIGH_CARDINALITY, MAX_LEVELS
 
 # How ``schedule`` turns the run into a fastnn schedule's arguments: ``lr`` is the rate (given,
@@ -109,7 +114,7 @@ def _choice(name, value, choices):
 
 
 # The options whose default is fastnn.defaults' rule of the table's size.
-RULED = ("layers", "dropout", "batch_size", "epochs", "early_stopping")
+RULED = ("layers", "dropout", "batch_size", "epochs", "early_stopping", "cross_fit")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,6 +137,7 @@ class TrainOptions:
     l2: float = 0.0
     val_split: float = 0.2
     early_stopping: int = None
+    cross_fit: int = None
     diagnose: bool = False
     seed: int = 0
     dtype: str = "float32"
@@ -177,6 +183,10 @@ class TrainOptions:
         set_("val_split", _number("val_split", self.val_split, 0, 1, high_open=True))
         if self.early_stopping is not None:
             set_("early_stopping", _integer("early_stopping", self.early_stopping, 0))
+        if self.cross_fit is not None:
+            set_("cross_fit", _integer("cross_fit", self.cross_fit, 1))
+            if self.cross_fit > MAX_MEMBERS:
+                _fail("cross_fit", f"an integer in [1, {MAX_MEMBERS}]", self.cross_fit)
         set_("diagnose", bool(self.diagnose))
         if self.seed is not None:
             set_("seed", _integer("seed", self.seed, 0))
@@ -193,17 +203,17 @@ class TrainOptions:
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
 
-    def resolved(self, n_rows, task, seed):
+    def resolved(self, n_rows, task, seed, validated=True):
         """(the options as a run on ``n_rows`` training rows of ``task`` uses them, the names
         fastnn.defaults filled): the batch size as a number, the options left None set by the
-        rule, the seed given. The one place where options that depend on the table are
-        settled."""
+        rule, the seed given. ``validated``: whether the run has validation rows. The one place
+        where options that depend on the table are settled."""
         from .. import defaults
 
         given = {name: getattr(self, name) for name in RULED}
         if given["batch_size"] is not None:
             given["batch_size"] = batch_size_for(given["batch_size"], n_rows)
-        filled = defaults.fill(given, n_rows, task)
+        filled = defaults.fill(given, n_rows, task, validated)
         return (self.replace(seed=seed, **{name: filled[name] for name in RULED}),
                 filled["defaulted"])
 

@@ -2,10 +2,11 @@
 --budget``): training options tried one after another within a wall-clock budget, the best
 kept (or the best few averaged as an ensemble).
 
-Candidates: trial 1 is the options as given (fastnn.defaults fills what is left None); every
-later trial draws, from ``np.random.default_rng([seed, 13])``, a value for each searched option
-(SPACE) that the caller left at its default; options set to anything else stay fixed. The same
-seed gives the same candidates in the same order; how many of them run depends on the budget.
+Candidates: trial 1 is the options as given (fastnn.defaults fills what is left None, but each
+fit trains one network: cross_fit 1 unless given); every later trial draws, from
+``np.random.default_rng([seed, 13])``, a value for each searched option (SPACE) that the caller
+left at its default; options set to anything else stay fixed. The same seed gives the same
+candidates in the same order; how many of them run depends on the budget.
 
 Validation: a table of at most KFOLD_MAX_ROWS rows (with a target value) scores each trial by
 FOLDS-fold cross-validation (fastnn.model_selection.make_splits, stratified by class): a model
@@ -250,7 +251,10 @@ class Search:
         self.task = self.model.task if self.model.task != "auto" else \
             tasks.guess_task(kept[self.name])
         self.metric = tasks.MAIN_METRIC[self.task]
-        options = options.replace(seed=self.seed)
+        # one network per fit: the search's own validation and --ensemble do the averaging
+        options = options.replace(seed=self.seed,
+                                  cross_fit=1 if options.cross_fit is None else
+                                  options.cross_fit)
         if len(self.frame) <= KFOLD_MAX_ROWS:
             stratify = None if self.task == "regression" else kept[self.name].to_numpy()
             self.splits = make_splits(len(self.frame), min(FOLDS, len(self.frame)),
