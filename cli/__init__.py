@@ -17,7 +17,7 @@ def main():
     the process, and hardly any reference cycles.
     When the command is done, its objects are frozen out of the collector (``gc.freeze``): the
     collections of Python's shutdown would otherwise walk them all, only to free memory that
-    the process gives back anyway (docs/engine.md, "Start-up")."""
+    the process gives back anyway (docs/compile.md, "Start-up")."""
     import gc
 
     gc.set_threshold(GC_THRESHOLD)

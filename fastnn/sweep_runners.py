@@ -18,7 +18,7 @@ Compiling: each run record says which worker ran it (``host:pid``) and how long 
 compiling fastnn's kernels during it (``compile_seconds``, ``compiled`` specialisations: 0 where
 the worker loaded them from the compile cache or had them from an earlier run);
 ``SweepResult.compile_seconds`` sums them per worker. A worker that compiles logs it once, as a
-warning on the logger "fastnn" (``fastnn compile`` prepares the cache: docs/engine.md).
+warning on the logger "fastnn" (``fastnn compile`` prepares the cache: docs/compile.md).
 """
 
 import copy

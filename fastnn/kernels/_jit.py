@@ -16,7 +16,7 @@ caller), not a kernel.
 A kernel is what Python calls. What only kernels call is a ``@formula`` or a ``switch`` case
 (fastnn/kernels/table.py): compiled into each kernel that calls it, so that its code is
 optimised and turned into machine code once, with that kernel, rather than once on its own and
-again in every caller (docs/engine.md measures what that saves in a cold compile).
+again in every caller (docs/compile.md measures what that saves in a cold compile).
 """
 
 import numba
