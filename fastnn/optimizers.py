@@ -145,7 +145,7 @@ class Optimizer:
         iteration, steps_per_epoch = checked_step(iteration, steps_per_epoch, "iteration")
         return float(_k.apply_update(self.settings(state),
                                      self.schedule_settings(steps_per_epoch), params, grads,
-                                     iteration))
+                                     iteration, None))
 
     def __repr__(self):
         return f"{type(self).__name__}({self.get_config()})"

@@ -63,7 +63,7 @@ class Schedule:
     def __call__(self, step, steps_per_epoch=1):
         """The rate of update ``step`` (0-based) with ``steps_per_epoch`` updates an epoch."""
         step, steps_per_epoch = checked_step(step, steps_per_epoch)
-        return float(_k.scheduled_rate(self.code, self.spec(), step, steps_per_epoch))
+        return float(_k.scheduled_rate(self.code, self.spec(), step, steps_per_epoch, None))
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self._arguments().items())

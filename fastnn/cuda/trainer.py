@@ -183,7 +183,7 @@ class CudaTrainer(EpochTrainer):
                              rows, loss.param, loss.fused, loss.accuracy_rule, loss.threshold,
                              self.row_stats)
             lr = learning_rate(schedule.code, schedule.spec, schedule.decay, t,
-                               schedule.steps_per_epoch)
+                               schedule.steps_per_epoch, None)
             launch_accumulate_batch(self.row_stats, rows, out.shape[1], per_row, lr, b,
                                     self.device_stats)
             self.network.backward(xb, rows, loss.fused, seed, t)
