@@ -14,6 +14,9 @@ So a process that meets one kind of model compiles only what that model uses, an
 meets several compiles at most that first set and then everything.
 """
 
+import functools
+import weakref
+
 from . import compile_cache
 from .kernels.clipping import CLIPPING
 from .kernels.kinds import KindSet
@@ -23,6 +26,29 @@ from .kernels.schedules import CONSTANT
 from .kernels.training import MONITOR_ON
 
 _chosen = {}  # dtype name -> None (every entry) or the KindSet the process compiles
+_plan_codes = weakref.WeakKeyDictionary()  # plan -> its (layer, activation, penalty) codes
+
+
+def _codes_of_plan(plan):
+    """(layer kinds, activations, weight penalty) codes of ``plan``'s op tables, as frozensets
+    (computed once per plan: fit asks for them every epoch)."""
+    codes = _plan_codes.get(plan)
+    if codes is None:
+        ops, opf = plan.ops, plan.opf
+        layer_kinds = ops[:, OPS.kind]
+        activated = (layer_kinds == DENSE) | (layer_kinds == ACTIVATION)
+        penalised = ((layer_kinds == DENSE) | (layer_kinds == MAXOUT)) & (
+            (opf[:, OPF.l1] != 0.0) | (opf[:, OPF.l2] != 0.0))
+        codes = _plan_codes[plan] = (frozenset(layer_kinds.tolist()),
+                                     frozenset(ops[activated, OPS.act].tolist()),
+                                     frozenset({WEIGHT_PENALTY} if penalised.any() else ()))
+    return codes
+
+
+@functools.lru_cache(maxsize=256)
+def _kind_set(families):
+    """The KindSet of ((family, frozenset of codes), ...): one object per distinct set."""
+    return KindSet(**dict(families))
 
 
 def model_kinds(model, monitoring=False):
@@ -30,22 +56,17 @@ def model_kinds(model, monitoring=False):
     penalties when an op has one, and once compiled its loss, optimizer, schedule (always with
     the constant rate, which a callback may switch to) and gradient clipping; the gradient
     monitor with ``monitoring``."""
-    ops, opf = model.plan.ops, model.plan.opf
-    layer_kinds = ops[:, OPS.kind]
-    activated = (layer_kinds == DENSE) | (layer_kinds == ACTIVATION)
-    penalised = ((layer_kinds == DENSE) | (layer_kinds == MAXOUT)) & (
-        (opf[:, OPF.l1] != 0.0) | (opf[:, OPF.l2] != 0.0))
-    codes = {"layer": set(layer_kinds.tolist()),
-             "activation": set(ops[activated, OPS.act].tolist()),
-             "monitor": {MONITOR_ON} if monitoring else set(),
-             "penalty": {WEIGHT_PENALTY} if penalised.any() else set()}
+    layer, activation, penalty = _codes_of_plan(model.plan)
+    families = [("layer", layer), ("activation", activation), ("penalty", penalty),
+                ("monitor", frozenset({MONITOR_ON} if monitoring else ()))]
     if model.loss is not None:
-        codes["loss"] = {model.loss.code}
+        families.append(("loss", frozenset({model.loss.code})))
     if model.optimizer is not None:
-        codes["optimizer"] = {model.optimizer.code}
-        codes["schedule"] = {CONSTANT, model.optimizer.schedule()[0]}
-        codes["clipping"] = {CLIPPING} if any(model.optimizer.clipping()) else set()
-    return KindSet(**codes)
+        optimizer = model.optimizer
+        families += [("optimizer", frozenset({optimizer.code})),
+                     ("schedule", frozenset({CONSTANT, optimizer.schedule()[0]})),
+                     ("clipping", frozenset({CLIPPING} if any(optimizer.clipping()) else ()))]
+    return _kind_set(tuple(families))
 
 
 def kinds_for(needed, dtype):
