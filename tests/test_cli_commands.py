@@ -8,20 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
-from fastnn_cli import cli
+from cli_runner import run
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 FAST = ["--epochs", "40", "--lr", "0.01", "--early-stopping", "0", "--dropout", "0",
         "--cross-fit", "1"]
-
-
-def run(*args, code=0):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    return result
 
 
 def copy_example(folder, name):

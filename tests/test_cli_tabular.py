@@ -9,20 +9,13 @@ import click
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 from fastnn_cli import cli
+from cli_runner import run
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 FAST = ["--epochs", "5", "--layers", "8", "--early-stopping", "0", "--lr", "0.01",
         "--cross-fit", "1"]
-
-
-def run(*args, code=0):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    return result
 
 
 def fail(*args, message):

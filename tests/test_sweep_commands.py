@@ -6,22 +6,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
-from fastnn_cli import cli
 from fastnn.tabular.options import TrainOptions
 from fastnn_cli.sweep_commands import SplitEncoder
+from cli_runner import run
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 IRIS = EXAMPLES / "iris.csv"
 FAST = ["--epochs", "5", "--early-stopping", "0", "--layers", "8", "--jobs", "1"]
-
-
-def run(*args, code=0):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    return result
 
 
 def test_cv_reports_every_fold_and_their_mean():

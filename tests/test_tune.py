@@ -8,12 +8,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 import fastnn
 from fastnn.tabular import tune as tune_mod
 from fastnn.tabular.options import OptionError, TrainOptions
-from fastnn_cli import cli
+from cli_runner import run
 
 # Short fits of small networks: the search's mechanics, not its scores (the layers given stay
 # fixed; the other options are drawn).
@@ -174,13 +173,6 @@ def test_bad_arguments_name_the_argument(table, arguments, option):
     arguments = {"budget": 10, **arguments}
     with pytest.raises(OptionError, match=option):
         fastnn.TabularModel().tune(table, arguments.pop("budget"), **arguments)
-
-
-def run(*args, code=0):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    return result
 
 
 def test_the_command_saves_an_ensemble_that_the_other_commands_use(table, tmp_path):
