@@ -26,6 +26,7 @@ from .kernels.inference import predict_checked
 # Bytes of one piece's input rows and activations: within a core's L2 cache, and rows enough
 # for the BLAS to run near its peak.
 PIECE_BYTES = 2 ** 21
+NOT_FINITE = "X contains NaN or infinite values"
 
 
 class InferenceWorkspaces:
@@ -36,7 +37,8 @@ class InferenceWorkspaces:
     ``give`` returns it. list.pop and list.append are atomic, so no lock is needed. Also the
     plan's sizes that predict needs: ``piece_rows`` (see the module), ``multiply_adds`` per
     row and those of the largest product (``largest``, per row); ``kinds``, the compiled
-    kernels' table entries (fastnn/kernel_scope.py)."""
+    kernels' table entries (fastnn/kernel_scope.py); ``row_shape``, (1, inputs), the shape
+    that ``one_row`` serves."""
 
     def __init__(self, plan, dtype, kinds):
         self.plan = plan
@@ -50,6 +52,8 @@ class InferenceWorkspaces:
                                  for name, (_, shape) in offsets.items() if name == "kernel")
         k, n = threads.largest_product(plan)
         self.largest = k * n
+        self.row_shape = (1, plan.n_in)
+        self._out_row_shape = (1, plan.n_out)
         self._free = []
 
     def take(self, rows):
@@ -64,6 +68,28 @@ class InferenceWorkspaces:
 
     def give(self, entry):
         self._free.append(entry)
+
+    def one_row(self, model, X):
+        """``predict(model, X, batch_size)`` for X of ``row_shape`` (any batch size gives one
+        call of one row), when X is C-contiguous in the model's dtype and the model runs on the
+        CPU; None, computing nothing, otherwise. A model rebuilt for the same width has the same
+        layers, hence tables equal to this plan's. Same kernel and arguments as ``predict``, in
+        as few Python steps as possible: for a small network, a one-row call spends more time
+        in Python than in the compiled network."""
+        if not (X.dtype is self.dtype and model.backend.name == "cpu"
+                and X.flags.c_contiguous):
+            return None
+        out = np.empty(self._out_row_shape, dtype=self.dtype)
+        try:
+            entry = self._free.pop()  # any workspace holds one row
+        except IndexError:
+            entry = self.take(1)
+        finite = predict_checked(X, entry[1], self.opf, model.params, model.state, entry[2], 1,
+                                 out, self.kinds)
+        self._free.append(entry)
+        if not finite:
+            raise ValueError(NOT_FINITE)
+        return out
 
 
 def workers_for(workspaces, n, piece):
@@ -97,7 +123,7 @@ def predict(model, X, batch_size):
             finite = _in_pieces(model, workspaces, X, piece, out,
                                 workers_for(workspaces, n, piece))
     if not finite:
-        raise ValueError("X contains NaN or infinite values")
+        raise ValueError(NOT_FINITE)
     return out
 
 
