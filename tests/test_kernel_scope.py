@@ -1,12 +1,15 @@
 """Kernels compiled for one model's table entries (a KindSet) or for every entry (None):
 which a model gets, and that both compute the same."""
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
 import fastnn as fn
 from fastnn import kernel_scope
 from fastnn.kernels import activations as act_kernels
+from fastnn.kernels import table
 from fastnn.kernels.kinds import FAMILIES, KindSet
 from fastnn.kernels.network import ACTIVATION, BATCHNORM, DENSE, DROPOUT
 from fastnn.kernels.schedules import CONSTANT
@@ -123,3 +126,17 @@ def test_a_models_own_set_trains_and_predicts_as_every_entry_does(monkeypatch):
     np.testing.assert_array_equal(out_own, out_all)
     assert h_own == h_all and ev_own == ev_all
     assert h_own["lr"][1] != h_own["lr"][0]
+
+
+def test_each_case_compiles_once_for_kernels_that_release_the_gil_and_those_that_do_not(
+        monkeypatch):
+    """Training (its kernel keeps the GIL) and prediction (its kernel releases it) run the
+    same layer cases: each is compiled once for given arguments, whatever kernel asked."""
+    model = _model("rmsprop")
+    monkeypatch.setattr(kernel_scope, "_chosen", {"float32": kernel_scope.model_kinds(model)})
+    X = np.ones((8, 4), dtype=np.float32)
+    model.fit(X, np.arange(8) % 3, epochs=1, batch_size=4, verbose=0)
+    model.predict(X)
+    compiled = Counter((body, closure, arguments)
+                       for body, closure, arguments, *_flags in table._CASES)
+    assert compiled and max(compiled.values()) == 1
