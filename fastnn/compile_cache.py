@@ -116,6 +116,13 @@ class KernelCache(FunctionCache):
 
     _impl_class = _KernelCacheImpl
 
+    def load_overload(self, sig, target_context):
+        """Numba's load without its refresh of the whole target context (installing every
+        typing and lowering registry), which only compiling and object-mode code need:
+        kernels are nopython code, and a compile refreshes the context itself."""
+        with self._guard_against_spurious_io_errors():
+            return self._load_overload(sig, target_context)
+
     def save_overload(self, sig, data):
         try:
             super().save_overload(sig, data)

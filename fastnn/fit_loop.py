@@ -26,10 +26,9 @@ import math
 import time
 import warnings
 
-import numpy as np
-
 from . import callbacks as callbacks_mod
 from .history import History
+from .kernels.inference import all_finite
 from .trainer import ModelSnapshot
 
 
@@ -100,7 +99,8 @@ def run_fit(model, trainer, epochs, shuffle, validation, callbacks, progress, sc
             if diverged:
                 good.restore(model)
             else:
-                good, good_epoch = ModelSnapshot(model), epoch
+                good.take(model)
+                good_epoch = epoch
             history.record(epoch, logs)
             cbs.on_epoch_end(epoch, logs, layer_values)
             if diverged:
@@ -135,7 +135,8 @@ def run_fit(model, trainer, epochs, shuffle, validation, callbacks, progress, sc
 
 
 def _finite_weights(model):
-    return bool(np.all(np.isfinite(model.params)) and np.all(np.isfinite(model.state)))
+    return bool(all_finite(model.params.reshape(1, -1))
+                and all_finite(model.state.reshape(1, -1)))
 
 
 def _validation_logs(model, validation, logs, score):

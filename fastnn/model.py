@@ -334,8 +334,10 @@ class Sequential:
         monitor = any(cb.needs_layer_stats for cb in callbacks)
         trainer = self.backend.trainer(self, X, Y, W, batch_size, drop_last,
                                        monitor_layers=monitor)
+        kinds = model_kernel_kinds(self)
         return run_fit(self, trainer, epochs, shuffle, validation, callbacks, progress,
-                       self._scores)
+                       lambda X_val, Y_val, W_val: self._scores(X_val, Y_val, W_val,
+                                                                kinds=kinds))
 
     def diagnose(self, X, y, batch_size=PREDICT_CHUNK, print_fn=print):
         """Gradient diagnostics of the current weights on (X, y): per layer the gradient norm
@@ -394,14 +396,16 @@ class Sequential:
         self._require_compiled()
         return self._scores(*self._data(X, y, sample_weight), batch_size)
 
-    def _scores(self, X, Y, W=None, batch_size=PREDICT_CHUNK):
-        """evaluate on checked arrays (fit's validation calls it every epoch)."""
+    def _scores(self, X, Y, W=None, batch_size=PREDICT_CHUNK, kinds=None):
+        """evaluate on checked arrays (fit's validation calls it every epoch, with the
+        ``kinds`` of the model's kernels, ``model_kernel_kinds``, that it chose once)."""
+        if kinds is None:
+            kinds = model_kernel_kinds(self)
         out = self.backend.predict(self, X, batch_size)
         scratch = np.empty_like(out)
         loss = loss_kernels.loss_and_gradient(self.loss.code, out, Y,
                                               loss_kernels.NO_WEIGHTS if W is None else W,
-                                              scratch, self.loss_param, False,
-                                              model_kernel_kinds(self))
+                                              scratch, self.loss_param, False, kinds)
         result = {"loss": float(loss) + self.penalty()}
         for name in self.metrics:
             result[name] = metrics_mod.from_predictions(name, out, Y, self.accuracy_rule,

@@ -31,6 +31,8 @@ import warnings
 
 import numpy as np
 
+from . import scipy_blas
+
 log = logging.getLogger("fastnn")
 
 SCHEDULER_ENV = "FASTNN_DASK_SCHEDULER"
@@ -56,7 +58,7 @@ def _say_compiling(message):
 def _single_threaded():
     """A context that limits every loaded BLAS/OpenMP pool to one thread (SciPy's OpenBLAS,
     which Numba's np.dot calls, is loaded first so that it is limited too)."""
-    import scipy.linalg.cython_blas  # noqa: F401
+    scipy_blas.load()
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1)

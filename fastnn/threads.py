@@ -23,6 +23,8 @@ import os
 import threading
 import time
 
+from . import scipy_blas
+
 # OpenBLAS splits a product over threads above this many multiply-adds (its interface/gemm.c:
 # SMP_THRESHOLD_MIN 65536 x GEMM_MULTITHREAD_THRESHOLD 4).
 BLAS_SPLIT = 262144
@@ -66,7 +68,7 @@ def _blas():
     SciPy's BLAS, which Numba's kernels otherwise load only at their first product)."""
     global _controller
     if _controller is None:
-        import scipy.linalg.cython_blas  # noqa: F401
+        scipy_blas.load()
         from threadpoolctl import ThreadpoolController
 
         _controller = ThreadpoolController()

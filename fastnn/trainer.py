@@ -20,6 +20,7 @@ from .kernels import losses as loss_kernels
 from .kernels import training as train_kernels
 from .kernel_scope import model_kernel_kinds
 from .kernels.network import Network
+from .training_state import copy_reusing
 
 # Rows of training data per call of the compiled loop (at least one batch per call).
 CHUNK_ROWS = 8192
@@ -47,7 +48,7 @@ class EpochTrainer:
         """The row order of the next epoch, from the model's seeded shuffling generator."""
         n = self.X.shape[0]
         order = self.state.shuffle.permutation(n) if shuffle else np.arange(n)
-        return order.astype(np.int64)
+        return np.asarray(order, dtype=np.int64)
 
     def diverged(self):
         return bool(self.stats[train_kernels.STAT_NONFINITE])
@@ -151,12 +152,16 @@ class CpuTrainer(EpochTrainer):
 
 class ModelSnapshot:
     """A copy of everything training changes: parameters, state and the TrainingState;
-    ``restore`` puts it back."""
+    ``take`` copies them again (into the same buffers), ``restore`` puts them back."""
 
     def __init__(self, model):
-        self.params = model.params.copy()
-        self.state = model.state.copy()
-        self.training_state = model.training_state.copy()
+        self.params = self.state = self.training_state = None
+        self.take(model)
+
+    def take(self, model):
+        self.params = copy_reusing(self.params, model.params)
+        self.state = copy_reusing(self.state, model.state)
+        self.training_state = model.training_state.save(self.training_state)
 
     def restore(self, model):
         model.params[...] = self.params

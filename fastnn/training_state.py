@@ -8,7 +8,7 @@ continues from, as one object that is copied, restored and saved whole.
     mask_seed        uint64: the seed the dropout masks are drawn from (the model's seed)
     shuffle          the NumPy Generator that draws each epoch's row order
 
-A model owns one (``model.training_state``); a ModelSnapshot keeps a ``copy()`` and puts it back
+A model owns one (``model.training_state``); a ModelSnapshot keeps a ``save()`` and puts it back
 with ``restore``; the model file stores the counters and optimizer state as entries and the
 shuffle generator's state in the config.
 """
@@ -42,18 +42,20 @@ class TrainingState:
         """Forget the optimizer's state (a new compile): the next fit starts it afresh."""
         self.optimizer_state = None
 
-    def copy(self):
-        other = TrainingState.__new__(TrainingState)
-        other.counters = self.counters.copy()
-        other.optimizer_state = None if self.optimizer_state is None \
-            else self.optimizer_state.copy()
-        other.mask_seed = self.mask_seed
-        other.shuffle = np.random.Generator(type(self.shuffle.bit_generator)())
-        other.shuffle.bit_generator.state = self.shuffle.bit_generator.state
-        return other
+    def save(self, into=None):
+        """A SavedTrainingState that ``restore`` puts back; written into the arrays of ``into``
+        (an earlier save of this state) when given, so that saving every epoch allocates
+        nothing."""
+        saved = into if into is not None else SavedTrainingState()
+        saved.counters = copy_reusing(saved.counters, self.counters)
+        saved.optimizer_state = None if self.optimizer_state is None \
+            else copy_reusing(saved.optimizer_state, self.optimizer_state)
+        saved.mask_seed = self.mask_seed
+        saved.shuffle_state = self.shuffle.bit_generator.state
+        return saved
 
     def restore(self, saved):
-        """Put back ``saved`` (a ``copy()``) in place: arrays keep their identity, so a trainer
+        """Put back ``saved`` (a ``save()``) in place: arrays keep their identity, so a trainer
         holding them sees the restored values."""
         self.counters[...] = saved.counters
         if saved.optimizer_state is None:
@@ -64,7 +66,7 @@ class TrainingState:
         else:
             self.optimizer_state = saved.optimizer_state.copy()
         self.mask_seed = saved.mask_seed
-        self.shuffle.bit_generator.state = saved.shuffle.bit_generator.state
+        self.shuffle.bit_generator.state = saved.shuffle_state
 
     # ----------------------------------------------------------------- the model file
     def file_entries(self, include_optimizer):
@@ -84,3 +86,18 @@ class TrainingState:
             self.counters[:] = arrays["iterations"]
         if "shuffle_state" in config:
             self.shuffle.bit_generator.state = config["shuffle_state"]
+
+
+class SavedTrainingState:
+    """What ``TrainingState.save`` keeps: copies of the counters and optimizer state, the mask
+    seed and the shuffle generator's state (a dict)."""
+
+    counters = optimizer_state = mask_seed = shuffle_state = None
+
+
+def copy_reusing(kept, array):
+    """``array`` copied into ``kept`` when that has its shape and dtype, else a new copy."""
+    if kept is None or kept.shape != array.shape or kept.dtype != array.dtype:
+        return array.copy()
+    np.copyto(kept, array)
+    return kept

@@ -1,12 +1,14 @@
 """Kernels compiled for one model's table entries (a KindSet) or for every entry (None):
 which a model gets, and that both compute the same."""
 
+import numba
 import numpy as np
 import pytest
 
 import fastnn as fn
 from fastnn import kernel_scope
 from fastnn.kernels import activations as act_kernels
+from fastnn.kernels import table
 from fastnn.kernels.kinds import FAMILIES, KindSet
 from fastnn.kernels.network import ACTIVATION, BATCHNORM, DENSE, DROPOUT
 from fastnn.kernels.schedules import CONSTANT
@@ -123,3 +125,25 @@ def test_a_models_own_set_trains_and_predicts_as_every_entry_does(monkeypatch):
     np.testing.assert_array_equal(out_own, out_all)
     assert h_own == h_all and ev_own == ev_all
     assert h_own["lr"][1] != h_own["lr"][0]
+
+
+def test_a_case_compiles_once_for_kernels_that_release_the_gil_and_those_that_do_not():
+    def double(x):  # a case body of this test's own
+        for i in range(x.shape[0]):
+            x[i] *= 2.0
+
+    run = table.switch([(DENSE, double)], "layer")
+
+    @numba.njit(nogil=True)
+    def releasing(kinds, x):
+        run(kinds, DENSE, x)
+
+    @numba.njit
+    def keeping(kinds, x):
+        run(kinds, DENSE, x)
+
+    x, kinds = np.ones(3), KindSet(layer={DENSE})
+    releasing(kinds, x)
+    keeping(kinds, x)
+    assert x.tolist() == [4.0, 4.0, 4.0]
+    assert sum(key[0] is double.__code__ for key in table._CASES) == 1

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import fastnn
@@ -18,24 +19,30 @@ REPO = os.path.dirname(PACKAGE)
 
 # A tiny float32 fit and prediction, watched for compilations; prints what the process compiled
 # and loaded (Numba's dispatcher statistics, summed over every kernel), whether the compile
-# watch saw anything, the cache folder and where fastnn came from.
+# watch saw anything, the cache folder, where fastnn came from, whether the scipy.linalg package
+# was imported, and the weights trained.
+TINY_FIT = """
+model = fn.Sequential([fn.Dense(3, activation="relu"), fn.Dense(1, activation="sigmoid")],
+                      input_dim=2, seed=0)
+model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
+X = np.ones((8, 2)); y = np.array([0, 1] * 4)
+model.fit(X, y, epochs=1, batch_size=4, validation_data=(X, y))
+model.predict(X)
+"""
 TINY_RUN = """
-import json, numpy as np, fastnn as fn
+import json, sys, numpy as np, fastnn as fn
 from fastnn import compile_cache
 cached = fn.kernels_cached()
 notes = []
 with compile_cache.note_compiling(notes.append) as watch:
-    model = fn.Sequential([fn.Dense(3, activation="relu"), fn.Dense(1, activation="sigmoid")],
-                          input_dim=2, seed=0)
-    model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
-    X = np.ones((8, 2)); y = np.array([0, 1] * 4)
-    model.fit(X, y, epochs=1, batch_size=4, validation_data=(X, y))
-    model.predict(X)
+    exec(%r)
 compiled, loaded = compile_cache.compile_counts()
 print(json.dumps({"cached_before": cached, "compiled": compiled, "loaded": loaded,
                   "watched": [watch.compiled, watch.seconds, len(notes)],
-                  "folder": compile_cache.CACHE_DIR, "package": fn.__file__}))
-"""
+                  "folder": compile_cache.CACHE_DIR, "package": fn.__file__,
+                  "scipy_linalg": "scipy.linalg" in sys.modules,
+                  "params": model.params.tolist()}))
+""" % TINY_FIT
 
 
 def run_python(code, env=None, cwd=None):
@@ -95,6 +102,12 @@ def test_after_compile_a_fresh_process_compiles_nothing(prepared_float32):
     assert result["cached_before"] is True
     assert result["compiled"] == 0 and result["loaded"] > 0
     assert result["watched"] == [0, 0.0, 0]  # no compilation seen, no note
+    # the kernels loaded from the cache (with no refresh of Numba's registries, and SciPy's
+    # BLAS module alone) train as the kernels of this process do
+    assert result["scipy_linalg"] is False
+    here = {"fn": fastnn, "np": np}
+    exec(TINY_FIT, here)
+    assert result["params"] == here["model"].params.tolist()
 
 
 def test_compile_again_only_checks_the_index(prepared_float32):

@@ -16,6 +16,10 @@ from numba.extending import intrinsic
 from numba.np.arrayobj import make_array
 from numba.np.linalg import ensure_blas, get_blas_kind
 
+from .. import scipy_blas
+
+scipy_blas.load()  # before the first product, which would import all of scipy.linalg for it
+
 _CHAR = ir.IntType(8)
 _VOID_P = ir.IntType(8).as_pointer()
 

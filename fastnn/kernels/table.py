@@ -48,14 +48,18 @@ def layout(*names):
 
 
 def _subroutine_flags():
-    """The flags of the kernel being compiled (so a case compiles as its caller would)."""
+    """The flags of the kernel being compiled (so a case compiles as its caller would), less
+    releasing the GIL, which only a kernel's Python wrapper does: a case compiled for a kernel
+    that releases it serves one that does not."""
     flags = ConfigStack.top_or_none()
     if flags is None:
         flags = compiler.Flags()
         flags.fastmath = FASTMATH
         flags.error_model = "numpy"
         flags.nrt = True
-    return flags.copy()
+    flags = flags.copy()
+    flags.release_gil = False
+    return flags
 
 
 _CASES = {}  # (body, its closure, argument types, flags) -> Numba's CompileResult
