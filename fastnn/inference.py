@@ -20,6 +20,7 @@ import threading
 import numpy as np
 
 from . import threads
+from .buffers import aligned_empty
 from .kernels.dense import BLAS_MIN_ROWS
 from .kernels.inference import predict_checked
 
@@ -63,7 +64,7 @@ class InferenceWorkspaces:
             entry = None
         if entry is None or entry[0] < rows:
             ops, _, size = self.plan.tables(rows)
-            entry = (rows, ops, np.empty(size, dtype=self.dtype))
+            entry = (rows, ops, aligned_empty(size, self.dtype))
         return entry
 
     def give(self, entry):
