@@ -219,7 +219,10 @@ def inference_section(results):
             "thread's CPU time per one-row call (the median over the blocks), which the load "
             "of other processes moves far less than the wall clock"
             + (f"; the load average read {load[0]:.1f} before and {load[-1]:.1f} after."
-               if load else "."), "",
+               if load else ".")
+            + (f" Measured on its own (`python -m bench.report --inference-only`) on "
+               f"{inf['machine']['date']} at commit {inf['machine']['fastnn_commit']}, after "
+               "the rest of this page." if "machine" in inf else ""), "",
             table(["implementation", "1 row p50 µs", "1 row p99 µs", "1 row CPU µs",
                    f"{inf['batch_rows']} rows s", "rows/s", "max |diff| vs first"], rows)]
     for key, reason in inf["unavailable"].items():

@@ -3,6 +3,8 @@
     python -m bench.report                      # full sizes, 5 repeats: docs/benchmarks.md
     python -m bench.report --scale quick        # 20% of the rows (say so in the report)
     python -m bench.report --render results.json  # re-render a saved run's Markdown and chart
+    python -m bench.report --inference-only     # measure B5 again into the saved run (the
+                                                # JSON next to --out) and re-render it
 
 Implementations of a workload are timed alternately (one epoch each, the order rotated every
 round) and summarised by medians, so load from other processes falls on all of them alike; the
@@ -400,12 +402,21 @@ def main(argv=None):
     parser.add_argument("--no-sweep", action="store_true")
     parser.add_argument("--no-cli", action="store_true")
     parser.add_argument("--render", metavar="JSON", help="re-render a saved run; measure nothing")
+    parser.add_argument("--inference-only", action="store_true",
+                        help="measure B5 alone, at the saved run's scale, into that run (the "
+                             "JSON next to --out), and re-render it")
     args = parser.parse_args(argv)
     from .render import write_report
 
     if args.render:
         with open(args.render) as f:
             results = json.load(f)
+    elif args.inference_only:
+        with open(os.path.splitext(args.out)[0] + ".json") as f:
+            results = json.load(f)
+        results["inference"] = measure_inference(results["scale"], max(1, args.repeats))
+        results["inference"]["machine"] = machine_info()  # B5's own date and commit
+        results["targets"] = targets(results)
     else:
         ids = [w.strip() for w in args.workloads.split(",") if w.strip()]
         unknown = [w for w in ids if w not in wl.BY_ID]
