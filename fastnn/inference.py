@@ -97,7 +97,8 @@ def workers_for(workspaces, n, piece):
     """How many threads predict ``n`` rows in pieces of ``piece``: one for a single piece or
     too little work per piece to share (``threads.BLAS_SPLIT`` multiply-adds, below which the
     BLAS does not split a product either), else the thread setting's count (the BLAS's
-    configured threads when it names none), at most one per piece."""
+    configured threads when it names none, as they stand: one while another call holds the
+    process's BLAS at one thread), at most one per piece."""
     if piece >= n or piece * workspaces.multiply_adds <= threads.BLAS_SPLIT:
         return 1
     setting = threads.get_num_threads()
@@ -119,10 +120,10 @@ def predict(model, X, batch_size):
         workspaces.give(entry)
     elif piece * workspaces.largest <= threads.BLAS_SPLIT:  # the BLAS would not split these
         finite = _in_pieces(model, workspaces, X, piece, out, workers_for(workspaces, n, piece))
-    else:
+    else:  # the count first: inside the limit the BLAS reads as configured for one thread
+        workers = workers_for(workspaces, n, piece)
         with threads.limited(1):
-            finite = _in_pieces(model, workspaces, X, piece, out,
-                                workers_for(workspaces, n, piece))
+            finite = _in_pieces(model, workspaces, X, piece, out, workers)
     if not finite:
         raise ValueError(NOT_FINITE)
     return out

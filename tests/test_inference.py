@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import fastnn as fn
+from fastnn import inference as cpu_inference
 from fastnn import threads
 from fastnn.kernels import inference
 
@@ -194,6 +195,24 @@ def test_a_bad_row_in_a_late_chunk_stops_the_row_parallel_path(wide):
     X[-1, 7] = np.nan
     with pytest.raises(ValueError, match="NaN or infinite"):
         net.predict(X, batch_size=16)
+
+
+@pytest.mark.parametrize("setting", [None, "auto"])
+def test_the_default_settings_share_rows_among_the_configured_threads(wide, monkeypatch,
+                                                                      setting):
+    """None and "auto" share a prediction's pieces among as many threads as the BLAS is
+    configured for (counted before the call limits the BLAS to one thread)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    net, X = wide
+    threads.configured_threads()  # SciPy's BLAS loaded, so that the limit below reaches it
+    workers = []
+    real = cpu_inference._in_pieces
+    monkeypatch.setattr(cpu_inference, "_in_pieces",
+                        lambda *args: workers.append(args[-1]) or real(*args))
+    threads.set_num_threads(setting)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        net.predict(X, batch_size=16)
+    assert workers == [2]
 
 
 def test_predictions_run_every_product_on_one_blas_thread(wide, monkeypatch):
