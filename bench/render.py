@@ -215,7 +215,11 @@ def inference_section(results):
     load = inf.get("load")
     text = [f"## B5: inference with B3's network\nOne row at a time ({inf['calls']} calls each, "
             f"alternating in blocks of 100; NumPy row in, NumPy probabilities out) and "
-            f"{inf['batch_rows']} rows at once (alternating rounds). \"CPU µs\" is the calling "
+            f"{inf['batch_rows']} rows at once (alternating rounds"
+            + (f"; each call after {inf['settle_s']} s of rest, so that none is timed against "
+               "the previous one's BLAS threads, which keep spinning for a while after a call"
+               if "settle_s" in inf else "")
+            + "). \"CPU µs\" is the calling "
             "thread's CPU time per one-row call (the median over the blocks), which the load "
             "of other processes moves far less than the wall clock"
             + (f"; the load average read {load[0]:.1f} before and {load[-1]:.1f} after."

@@ -155,8 +155,8 @@ def measure_inference(scale, repeats):
     calls = {key: impl.predict_proba for key, impl in impls.items()}
     if "fastnn" in impls:
         calls["fastnn_one_thread"] = one_thread(impls["fastnn"].predict_proba)
-    batch_times = runner.alternate({key: (lambda p=p: p(batch)) for key, p in calls.items()},
-                                   repeats)
+    batch_times = inference.alternate_settled({key: (lambda p=p: p(batch))
+                                               for key, p in calls.items()}, repeats)
     rows = {}
     for key in impls:
         s = runner.stats(batch_times[key])
@@ -167,7 +167,7 @@ def measure_inference(scale, repeats):
         log(f"  {key:9s} p50 {rows[key]['p50_us']:.1f} us (CPU {rows[key]['cpu_us']:.1f} us)  "
             f"{rows[key]['rows_per_s']:.0f} rows/s")
     result = {"rows": rows, "unavailable": unavailable, "batch_rows": int(batch.shape[0]),
-              "calls": n_calls, "load": [runner.load_average()]}
+              "calls": n_calls, "settle_s": inference.SETTLE_S, "load": [runner.load_average()]}
     if "fastnn" in impls:
         one = runner.stats(batch_times["fastnn_one_thread"])["median"]
         result["fastnn_one_thread_rows_per_s"] = batch.shape[0] / one
