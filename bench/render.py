@@ -231,6 +231,11 @@ def inference_section(results):
                    f"{inf['batch_rows']} rows s", "rows/s", "max |diff| vs first"], rows)]
     for key, reason in inf["unavailable"].items():
         text.append(f"- {label(key)}: {reason}")
+    offset = inf.get("fastnn_weights_offset")
+    if offset is not None:
+        text.append(f"- fastnn's weights (`model.params`) started {offset} bytes past a 64-byte "
+                    "boundary in this run; 16 or 48 make a one-row call about 1.4x slower than "
+                    "0 or 32 (docs/engine.md, prediction).")
     one = inf.get("fastnn_one_thread_rows_per_s")
     if one:
         text.append(f"- fastnn on one thread (`set_num_threads(1)`, in the same rounds): "

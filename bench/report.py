@@ -169,6 +169,7 @@ def measure_inference(scale, repeats):
     result = {"rows": rows, "unavailable": unavailable, "batch_rows": int(batch.shape[0]),
               "calls": n_calls, "settle_s": inference.SETTLE_S, "load": [runner.load_average()]}
     if "fastnn" in impls:
+        result["fastnn_weights_offset"] = impls["fastnn"].model.params.ctypes.data % 64
         one = runner.stats(batch_times["fastnn_one_thread"])["median"]
         result["fastnn_one_thread_rows_per_s"] = batch.shape[0] / one
         result["scaling"] = measure_thread_scaling(impls, X, scale, repeats)
