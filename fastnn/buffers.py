@@ -6,7 +6,7 @@
 NumPy aligns a new array's data to 16 bytes only (a large one starts 16 bytes past a page
 boundary), so the 32- and 64-byte vector loads of a loop over it straddle two cache lines every
 other time or more; starting the data on a line boundary removes those split loads
-(docs/engine.md, "Prediction", gives what that is worth for the weights).
+(docs/engine.md, on prediction, gives what that is worth for the weights).
 """
 
 import numpy as np
