@@ -66,7 +66,7 @@ _CASES = {}  # (body, its closure, argument types, flags) -> Numba's CompileResu
 
 
 def _case_function(context, body, arg_types):
-    """Compile ``body`` for ``arg_types`` (once per process) and give its code to the library
+    """Compile ``body`` for ``arg_types`` (once per process) and put its code into the library
     being compiled, to be inlined there. Its own library is never finalized: the caller's
     library optimises it and makes its machine code together with its own (as Numba's
     subroutines are, less one optimisation and machine-code pass of their own)."""
@@ -83,37 +83,17 @@ def _case_function(context, body, arg_types):
                                              arg_types, None, flags, {})
         _CASES[key] = compiled
     caller = context.active_code_library
-    given = caller.__dict__.setdefault("_fastnn_cases", set())
-    if key not in given:
-        given.add(key)
-        caller._linking_libraries.append(_CaseModule(compiled))
-        for library in compiled.library._linking_libraries:
-            caller.add_linking_library(library)
+    module = compiled.library._final_module.clone()
+    for function in module.functions:
+        if not function.is_declaration and function.linkage == llvm.Linkage.external:
+            function.linkage = "weak_odr"  # several callers may hold it; one definition wins
+    # inlined: a call would pass every argument (a record of arrays is dozens of values), which
+    # costs more than the work of a small case (a layer of a network stepped one row at a time)
+    module.get_function(compiled.fndesc.llvm_func_name).add_function_attribute("alwaysinline")
+    caller._final_module.link_in(module)  # its functions were optimised when it was compiled
+    for library in compiled.library._linking_libraries:
+        caller.add_linking_library(library)
     return compiled
-
-
-class _CaseModule:
-    """A compiled case's module as one of a library's linking libraries, which Numba links into
-    the library when it finalizes it, once the calls to the case exist: a copy of the case's
-    unoptimised-again module whose functions are ``linkonce_odr`` (one definition wins when
-    several callers hold it, and none is kept once inlined everywhere) and whose entry is
-    ``alwaysinline`` (a call would pass every argument, dozens of values for a record of
-    arrays, which costs more than the work of a small case such as a layer stepped one row at
-    a time). Its functions were optimised when the case was compiled."""
-
-    _reload_init = ()
-
-    def __init__(self, compiled):
-        self.compiled = compiled
-
-    def _get_module_for_linking(self):
-        module = self.compiled.library._final_module.clone()
-        for function in module.functions:
-            if not function.is_declaration and function.linkage == llvm.Linkage.external:
-                function.linkage = "linkonce_odr"
-        entry = module.get_function(self.compiled.fndesc.llvm_func_name)
-        entry.add_function_attribute("alwaysinline")
-        return module
 
 
 def switch(cases, family, returns=types.none):
