@@ -206,17 +206,20 @@ class _EpochLines(_Silent):
         self.last = -math.inf
 
     def update(self, epoch, values):
-        line = f"epoch {epoch + 1}/{self.epochs}: {progress_text(values)}"
         now = time.monotonic()
         if now - self.last >= PROGRESS_INTERVAL or epoch + 1 == self.epochs:
-            self.console.print(line, markup=False, soft_wrap=True)
+            self._print(epoch, values)
             self.last, self.pending = now, None
         else:
-            self.pending = line
+            self.pending = epoch, values  # the line is made only if it is printed
+
+    def _print(self, epoch, values):
+        self.console.print(f"epoch {epoch + 1}/{self.epochs}: {progress_text(values)}",
+                           markup=False, soft_wrap=True)
 
     def __exit__(self, *exc):
         if self.pending is not None:
-            self.console.print(self.pending, markup=False, soft_wrap=True)
+            self._print(*self.pending)
         return False
 
 

@@ -212,21 +212,20 @@ class ChunkThreads:
         self.rows = rows
         self.k, self.n = largest_product(model.plan)
 
-    @contextlib.contextmanager
     def chunk(self, batches):
-        """Run the body (one compiled call over ``batches`` batches, > 0) on the chosen
-        setting and record its time per batch."""
+        """A context that runs the body (one compiled call over ``batches`` batches, > 0) on
+        the chosen setting and records its time per batch."""
         if _setting is None:
-            yield
-            return
+            return _AS_CONFIGURED
         if _setting != AUTO:
-            with _limited(_setting):
-                yield
-            return
+            return _limited(_setting)
         configured = configured_threads() if self.rows * self.k * self.n > BLAS_SPLIT else 1
         if configured <= 1:
-            yield
-            return
+            return _AS_CONFIGURED
+        return self._chosen(batches, configured)
+
+    @contextlib.contextmanager
+    def _chosen(self, batches, configured):
         key = (self.rows, self.k, self.n, configured)
         choice = _choices.get(key)
         if choice is None:
@@ -236,6 +235,9 @@ class ChunkThreads:
         with _limited(setting):
             yield
         choice.record(setting, (time.perf_counter() - start) / batches)
+
+
+_AS_CONFIGURED = contextlib.nullcontext()  # a chunk that leaves the BLAS threads as they are
 
 
 _env = os.environ.get("FASTNN_NUM_THREADS")

@@ -273,3 +273,14 @@ def test_the_build_reads_the_installed_numba_version(build_backend):
     import numba
 
     assert build_backend._installed_versions()["numba"] == numba.__version__
+
+
+def test_scipy_blas_module_loads_alone_or_by_the_usual_import(monkeypatch):
+    from fastnn import scipy_blas
+
+    monkeypatch.delitem(sys.modules, scipy_blas.NAME)
+    alone = scipy_blas.load()  # from its file, under its usual name
+    assert sys.modules[scipy_blas.NAME] is alone and hasattr(alone, "__pyx_capi__")
+    monkeypatch.delitem(sys.modules, scipy_blas.NAME)
+    monkeypatch.setattr(scipy_blas, "_load_alone", lambda: None)  # no such file: import it
+    assert hasattr(scipy_blas.load(), "__pyx_capi__")
