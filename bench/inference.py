@@ -6,6 +6,7 @@
                                       the median over blocks; other processes' load moves it
                                       far less than the wall clock)
     many_rows(impls, X, repeats)      per implementation, seconds per call on all of X
+    alternate_settled(calls, repeats) runner.alternate with a pause before each timed call
     thread_scaling(predict, X, ...)   rows per second of ``predict`` called from 1, 2, ...
                                       Python threads at once, each its own rows
 """
@@ -18,6 +19,11 @@ import numpy as np
 from . import runner
 
 BLOCK = 100  # calls per implementation before the next one takes over
+# Seconds of rest before each timed call of many rows: an OpenBLAS thread keeps spinning for
+# about 2**28 cycles after its last task (OpenBLAS's THREAD_TIMEOUT), taking a core from
+# whatever runs next, so without a rest each implementation was timed against the previous
+# one's spinning threads.
+SETTLE_S = 0.25
 
 
 def one_row(impls, rows, calls):
@@ -51,8 +57,21 @@ def one_row(impls, rows, calls):
 def many_rows(impls, X, repeats):
     """{key: [seconds, ...]}: ``repeats`` predictions of all of X per implementation,
     alternating."""
-    return runner.alternate({key: (lambda p=impl.predict_proba: p(X))
-                             for key, impl in impls.items()}, repeats)
+    return alternate_settled({key: (lambda p=impl.predict_proba: p(X))
+                              for key, impl in impls.items()}, repeats)
+
+
+def alternate_settled(calls, repeats):
+    """``runner.alternate`` (each callable ``repeats`` times, one round at a time, the order
+    rotated every round), resting SETTLE_S seconds before each timed call."""
+    keys = list(calls)
+    times = {key: [] for key in keys}
+    for r in range(repeats):
+        shift = r % len(keys) if keys else 0
+        for key in keys[shift:] + keys[:shift]:
+            time.sleep(SETTLE_S)
+            times[key].append(runner.timed(calls[key]))
+    return times
 
 
 def thread_scaling(predict, X, counts, calls, rows, repeats):

@@ -215,15 +215,27 @@ def inference_section(results):
     load = inf.get("load")
     text = [f"## B5: inference with B3's network\nOne row at a time ({inf['calls']} calls each, "
             f"alternating in blocks of 100; NumPy row in, NumPy probabilities out) and "
-            f"{inf['batch_rows']} rows at once (alternating rounds). \"CPU µs\" is the calling "
+            f"{inf['batch_rows']} rows at once (alternating rounds"
+            + (f"; each call after {inf['settle_s']} s of rest, so that none is timed against "
+               "the previous one's BLAS threads, which keep spinning for a while after a call"
+               if "settle_s" in inf else "")
+            + "). \"CPU µs\" is the calling "
             "thread's CPU time per one-row call (the median over the blocks), which the load "
             "of other processes moves far less than the wall clock"
             + (f"; the load average read {load[0]:.1f} before and {load[-1]:.1f} after."
-               if load else "."), "",
+               if load else ".")
+            + (f" Measured on its own (`python -m bench.report --inference-only`) on "
+               f"{inf['machine']['date']} at commit {inf['machine']['fastnn_commit']}, after "
+               "the rest of this page." if "machine" in inf else ""), "",
             table(["implementation", "1 row p50 µs", "1 row p99 µs", "1 row CPU µs",
                    f"{inf['batch_rows']} rows s", "rows/s", "max |diff| vs first"], rows)]
     for key, reason in inf["unavailable"].items():
         text.append(f"- {label(key)}: {reason}")
+    offset = inf.get("fastnn_weights_offset")
+    if offset is not None:
+        text.append(f"- fastnn's weights (`model.params`) started {offset} bytes past a 64-byte "
+                    "boundary in this run; 16 or 48 make a one-row call about 1.4x slower than "
+                    "0 or 32 (docs/engine.md, prediction).")
     one = inf.get("fastnn_one_thread_rows_per_s")
     if one:
         text.append(f"- fastnn on one thread (`set_num_threads(1)`, in the same rounds): "

@@ -3,6 +3,8 @@
     python -m bench.report                      # full sizes, 5 repeats: docs/benchmarks.md
     python -m bench.report --scale quick        # 20% of the rows (say so in the report)
     python -m bench.report --render results.json  # re-render a saved run's Markdown and chart
+    python -m bench.report --inference-only     # measure B5 again into the saved run (the
+                                                # JSON next to --out) and re-render it
 
 Implementations of a workload are timed alternately (one epoch each, the order rotated every
 round) and summarised by medians, so load from other processes falls on all of them alike; the
@@ -153,8 +155,8 @@ def measure_inference(scale, repeats):
     calls = {key: impl.predict_proba for key, impl in impls.items()}
     if "fastnn" in impls:
         calls["fastnn_one_thread"] = one_thread(impls["fastnn"].predict_proba)
-    batch_times = runner.alternate({key: (lambda p=p: p(batch)) for key, p in calls.items()},
-                                   repeats)
+    batch_times = inference.alternate_settled({key: (lambda p=p: p(batch))
+                                               for key, p in calls.items()}, repeats)
     rows = {}
     for key in impls:
         s = runner.stats(batch_times[key])
@@ -165,8 +167,9 @@ def measure_inference(scale, repeats):
         log(f"  {key:9s} p50 {rows[key]['p50_us']:.1f} us (CPU {rows[key]['cpu_us']:.1f} us)  "
             f"{rows[key]['rows_per_s']:.0f} rows/s")
     result = {"rows": rows, "unavailable": unavailable, "batch_rows": int(batch.shape[0]),
-              "calls": n_calls, "load": [runner.load_average()]}
+              "calls": n_calls, "settle_s": inference.SETTLE_S, "load": [runner.load_average()]}
     if "fastnn" in impls:
+        result["fastnn_weights_offset"] = impls["fastnn"].model.params.ctypes.data % 64
         one = runner.stats(batch_times["fastnn_one_thread"])["median"]
         result["fastnn_one_thread_rows_per_s"] = batch.shape[0] / one
         result["scaling"] = measure_thread_scaling(impls, X, scale, repeats)
@@ -400,12 +403,21 @@ def main(argv=None):
     parser.add_argument("--no-sweep", action="store_true")
     parser.add_argument("--no-cli", action="store_true")
     parser.add_argument("--render", metavar="JSON", help="re-render a saved run; measure nothing")
+    parser.add_argument("--inference-only", action="store_true",
+                        help="measure B5 alone, at the saved run's scale, into that run (the "
+                             "JSON next to --out), and re-render it")
     args = parser.parse_args(argv)
     from .render import write_report
 
     if args.render:
         with open(args.render) as f:
             results = json.load(f)
+    elif args.inference_only:
+        with open(os.path.splitext(args.out)[0] + ".json") as f:
+            results = json.load(f)
+        results["inference"] = measure_inference(results["scale"], max(1, args.repeats))
+        results["inference"]["machine"] = machine_info()  # B5's own date and commit
+        results["targets"] = targets(results)
     else:
         ids = [w.strip() for w in args.workloads.split(",") if w.strip()]
         unknown = [w for w in ids if w not in wl.BY_ID]

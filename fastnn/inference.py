@@ -20,12 +20,14 @@ import threading
 import numpy as np
 
 from . import threads
+from .buffers import aligned_empty
 from .kernels.dense import BLAS_MIN_ROWS
 from .kernels.inference import predict_checked
 
 # Bytes of one piece's input rows and activations: within a core's L2 cache, and rows enough
 # for the BLAS to run near its peak.
 PIECE_BYTES = 2 ** 21
+NOT_FINITE = "X contains NaN or infinite values"
 
 
 class InferenceWorkspaces:
@@ -36,7 +38,8 @@ class InferenceWorkspaces:
     ``give`` returns it. list.pop and list.append are atomic, so no lock is needed. Also the
     plan's sizes that predict needs: ``piece_rows`` (see the module), ``multiply_adds`` per
     row and those of the largest product (``largest``, per row); ``kinds``, the compiled
-    kernels' table entries (fastnn/kernel_scope.py)."""
+    kernels' table entries (fastnn/kernel_scope.py); ``row_shape``, (1, inputs), the shape
+    that ``one_row`` serves."""
 
     def __init__(self, plan, dtype, kinds):
         self.plan = plan
@@ -50,6 +53,8 @@ class InferenceWorkspaces:
                                  for name, (_, shape) in offsets.items() if name == "kernel")
         k, n = threads.largest_product(plan)
         self.largest = k * n
+        self.row_shape = (1, plan.n_in)
+        self._out_row_shape = (1, plan.n_out)
         self._free = []
 
     def take(self, rows):
@@ -59,18 +64,41 @@ class InferenceWorkspaces:
             entry = None
         if entry is None or entry[0] < rows:
             ops, _, size = self.plan.tables(rows)
-            entry = (rows, ops, np.empty(size, dtype=self.dtype))
+            entry = (rows, ops, aligned_empty(size, self.dtype))
         return entry
 
     def give(self, entry):
         self._free.append(entry)
+
+    def one_row(self, model, X):
+        """``predict(model, X, batch_size)`` for X of ``row_shape`` (any batch size gives one
+        call of one row), when X is C-contiguous in the model's dtype and the model runs on the
+        CPU; None, computing nothing, otherwise. A model rebuilt for the same width has the same
+        layers, hence tables equal to this plan's. Same kernel and arguments as ``predict``, in
+        as few Python steps as possible: for a small network, a one-row call spends more time
+        in Python than in the compiled network."""
+        if not (X.dtype is self.dtype and model.backend.name == "cpu"
+                and X.flags.c_contiguous):
+            return None
+        out = np.empty(self._out_row_shape, dtype=self.dtype)
+        try:
+            entry = self._free.pop()  # any workspace holds one row
+        except IndexError:
+            entry = self.take(1)
+        finite = predict_checked(X, entry[1], self.opf, model.params, model.state, entry[2], 1,
+                                 out, self.kinds)
+        self._free.append(entry)
+        if not finite:
+            raise ValueError(NOT_FINITE)
+        return out
 
 
 def workers_for(workspaces, n, piece):
     """How many threads predict ``n`` rows in pieces of ``piece``: one for a single piece or
     too little work per piece to share (``threads.BLAS_SPLIT`` multiply-adds, below which the
     BLAS does not split a product either), else the thread setting's count (the BLAS's
-    configured threads when it names none), at most one per piece."""
+    configured threads when it names none, as they stand: one while another call holds the
+    process's BLAS at one thread), at most one per piece."""
     if piece >= n or piece * workspaces.multiply_adds <= threads.BLAS_SPLIT:
         return 1
     setting = threads.get_num_threads()
@@ -92,12 +120,12 @@ def predict(model, X, batch_size):
         workspaces.give(entry)
     elif piece * workspaces.largest <= threads.BLAS_SPLIT:  # the BLAS would not split these
         finite = _in_pieces(model, workspaces, X, piece, out, workers_for(workspaces, n, piece))
-    else:
+    else:  # the count first: inside the limit the BLAS reads as configured for one thread
+        workers = workers_for(workspaces, n, piece)
         with threads.limited(1):
-            finite = _in_pieces(model, workspaces, X, piece, out,
-                                workers_for(workspaces, n, piece))
+            finite = _in_pieces(model, workspaces, X, piece, out, workers)
     if not finite:
-        raise ValueError("X contains NaN or infinite values")
+        raise ValueError(NOT_FINITE)
     return out
 
 

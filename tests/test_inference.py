@@ -1,6 +1,7 @@
-"""Sequential.predict on the CPU: the fast path for arrays that need no conversion checks them
-as the full path does, and threads predicting on one model at the same time (the compiled
-kernel runs without the GIL) get the results of the same calls made one after another."""
+"""Sequential.predict on the CPU: the fast path for arrays that need no conversion (and the
+leaner one for a single such row) checks them as the full path does, and threads predicting on
+one model at the same time (the compiled kernel runs without the GIL) get the results of the
+same calls made one after another."""
 
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 import fastnn as fn
+from fastnn import inference as cpu_inference
 from fastnn import threads
 from fastnn.kernels import inference
 
@@ -48,11 +50,66 @@ ROWS = np.random.default_rng(0).standard_normal((40, N_IN)).astype(np.float32)
     np.asfortranarray(ROWS[:9]),                # not C-contiguous: copied
     ROWS[::2],                                  # a strided view: copied
     ROWS[:2].tolist(),                          # a list
-], ids=["one-row", "many-rows", "1-D", "float64", "fortran", "strided", "list"])
+    ROWS[:1].astype(np.float64),                # one row to convert: not the one-row path
+    np.repeat(ROWS[:1], 2, axis=1)[:, ::2],     # one strided row: copied
+], ids=["one-row", "many-rows", "1-D", "float64", "fortran", "strided", "list",
+        "one-row-float64", "one-row-strided"])
 def test_every_input_form_gives_the_numpy_forward_pass(model, X):
     net, reference = model
+    net.predict(ROWS[:1])  # the one-row path is ready from here on
     expected = reference(np.atleast_2d(np.asarray(X, dtype=np.float32)))
     np.testing.assert_allclose(net.predict(X, batch_size=16), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_no_input_form_compiles_another_kernel_specialisation(model):
+    """Inputs the kernel does not take as they are (another dtype, strided) are converted
+    first, on every path: the kernel keeps the one specialisation the first call made."""
+    net = model[0]
+    net.predict(ROWS[:1])
+    before = list(inference.predict_checked.signatures)
+    for X in (ROWS[:1], ROWS[:1].astype(np.float64), np.repeat(ROWS[:1], 2, axis=1)[:, ::2],
+              ROWS[::2], np.asfortranarray(ROWS[:9]), ROWS[:1].astype(np.float16)):
+        net.predict(X)
+    assert inference.predict_checked.signatures == before
+
+
+@pytest.mark.parametrize("batch_size", [1, 16, 1024])
+def test_one_row_gives_the_bits_of_the_general_path(model, batch_size):
+    """The one-row path runs the kernel the general path runs, on the same arguments."""
+    net = model[0]
+    net.predict(ROWS[:1])
+    for i in range(4):
+        row = ROWS[i:i + 1]
+        lean = net.predict(row, batch_size=batch_size)
+        general = net.predict(np.vstack([row, row]), batch_size=1)[:1]
+        assert lean.shape == (1, 3) and lean.dtype == np.float32
+        assert lean.tobytes() == general.tobytes()
+
+
+def test_one_row_follows_a_rebuild_and_a_change_of_backend():
+    """A model rebuilt for another width predicts with its new plan, and one moved to another
+    backend predicts there, after one-row predictions that prepared the old plan's path."""
+    net = fn.Sequential([fn.Dense(4, activation="relu"), fn.Dense(2)], input_dim=N_IN, seed=0)
+    net.predict(ROWS[:1])
+    net.build(N_IN + 2)
+    row = np.ones((1, N_IN + 2), dtype=np.float32)
+    expected = np.maximum(row @ net.layers[0].kernel + net.layers[0].bias, 0.0) \
+        @ net.layers[1].kernel + net.layers[1].bias
+    np.testing.assert_allclose(net.predict(row), expected, rtol=1e-5, atol=1e-6)
+    net.predict(row)  # the new plan's one-row path is ready
+
+    class Elsewhere:
+        name = "elsewhere"
+
+        def __init__(self):
+            self.calls = []
+
+        def predict(self, model, X, chunk):
+            self.calls.append(X.shape)
+            return np.zeros((X.shape[0], 2), dtype=np.float32)
+
+    net.backend = Elsewhere()
+    assert net.predict(row).tolist() == [[0.0, 0.0]] and net.backend.calls == [(1, N_IN + 2)]
 
 
 @pytest.mark.parametrize("X, match", [
@@ -65,6 +122,7 @@ def test_every_input_form_gives_the_numpy_forward_pass(model, X):
     (np.full((1, N_IN), 1e300), "NaN or infinite"),  # too large for float32
 ])
 def test_bad_arrays_are_refused_on_the_fast_path_too(model, X, match):
+    model[0].predict(ROWS[:1])  # the one-row path is ready
     with pytest.raises(ValueError, match=match):
         model[0].predict(X)
 
@@ -137,6 +195,24 @@ def test_a_bad_row_in_a_late_chunk_stops_the_row_parallel_path(wide):
     X[-1, 7] = np.nan
     with pytest.raises(ValueError, match="NaN or infinite"):
         net.predict(X, batch_size=16)
+
+
+@pytest.mark.parametrize("setting", [None, "auto"])
+def test_the_default_settings_share_rows_among_the_configured_threads(wide, monkeypatch,
+                                                                      setting):
+    """None and "auto" share a prediction's pieces among as many threads as the BLAS is
+    configured for (counted before the call limits the BLAS to one thread)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    net, X = wide
+    threads.configured_threads()  # SciPy's BLAS loaded, so that the limit below reaches it
+    workers = []
+    real = cpu_inference._in_pieces
+    monkeypatch.setattr(cpu_inference, "_in_pieces",
+                        lambda *args: workers.append(args[-1]) or real(*args))
+    threads.set_num_threads(setting)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        net.predict(X, batch_size=16)
+    assert workers == [2]
 
 
 def test_predictions_run_every_product_on_one_blas_thread(wide, monkeypatch):
