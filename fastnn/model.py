@@ -363,7 +363,8 @@ class Sequential:
             _check_verbosity(verbose)
             batch_size = positive_int("batch_size", batch_size)
         served = self._inference  # one row as the kernels take it: the lean path
-        if served is not None and type(X) is np.ndarray and X.shape == served.row_shape:
+        if served is not None and served.plan is self.plan and type(X) is np.ndarray \
+                and X.shape == served.row_shape:
             out = served.one_row(self, X)
             if out is not None:
                 return out

@@ -86,6 +86,16 @@ def test_one_row_gives_the_bits_of_the_general_path(model, batch_size):
         assert lean.tobytes() == general.tobytes()
 
 
+def test_a_row_of_the_width_before_a_rebuild_is_refused():
+    net = fn.Sequential([fn.Dense(4, activation="relu"), fn.Dense(2)], input_dim=N_IN + 2,
+                        seed=0)
+    old_row = np.ones((1, N_IN + 2), dtype=np.float32)
+    net.predict(old_row)  # prepares the one-row path of the first plan
+    net.build(N_IN)
+    with pytest.raises(ValueError, match="feature column"):
+        net.predict(old_row)
+
+
 def test_one_row_follows_a_rebuild_and_a_change_of_backend():
     """A model rebuilt for another width predicts with its new plan, and one moved to another
     backend predicts there, after one-row predictions that prepared the old plan's path."""
