@@ -2,6 +2,7 @@
 
     aligned_empty(n, dtype)   a new 1-D array of n items, its first byte at a multiple of
                               ALIGNMENT (64 bytes, one cache line)
+    aligned_zeros(n, dtype)   the same, filled with zeros
 
 NumPy aligns a new array's data to 16 bytes only (a large one starts 16 bytes past a page
 boundary), so the 32- and 64-byte vector loads of a loop over it straddle two cache lines every
@@ -23,3 +24,10 @@ def aligned_empty(n, dtype):
     raw = np.empty(nbytes + ALIGNMENT, dtype=np.uint8)
     start = -raw.ctypes.data % ALIGNMENT
     return raw[start:start + nbytes].view(dtype)
+
+
+def aligned_zeros(n, dtype):
+    """``aligned_empty(n, dtype)`` filled with zeros."""
+    array = aligned_empty(n, dtype)
+    array.fill(0)
+    return array

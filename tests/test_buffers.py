@@ -17,3 +17,13 @@ def test_aligned_empty_starts_on_a_cache_line(n, dtype):
         assert a.flags.c_contiguous and a.flags.writeable
         a[:] = np.arange(n)  # the whole span is usable memory
         assert a.sum() == n * (n - 1) / 2
+
+
+def test_aligned_zeros_and_a_models_buffers_start_on_a_cache_line():
+    import fastnn as fn
+    from fastnn.buffers import aligned_zeros
+
+    assert not aligned_zeros(33, np.float32).any()
+    model = fn.Sequential([fn.Dense(5), fn.BatchNormalization(), fn.Dense(1)], input_dim=3)
+    for buffer in (model.params, model.grads, model.state):
+        assert buffer.ctypes.data % ALIGNMENT == 0 and buffer.size
