@@ -73,10 +73,10 @@ class InferenceWorkspaces:
     def one_row(self, model, X):
         """``predict(model, X, batch_size)`` for X of ``row_shape`` (any batch size gives one
         call of one row), when X is C-contiguous in the model's dtype and the model runs on the
-        CPU; None, computing nothing, otherwise. A model rebuilt for the same width has the same
-        layers, hence tables equal to this plan's. Same kernel and arguments as ``predict``, in
-        as few Python steps as possible: for a small network, a one-row call spends more time
-        in Python than in the compiled network."""
+        CPU; None, computing nothing, otherwise (the caller checks that the model's plan is
+        still this one). Same kernel and arguments as ``predict``, in as few Python steps as
+        possible: for a small network, a one-row call spends more time in Python than in the
+        compiled network."""
         if not (X.dtype is self.dtype and model.backend.name == "cpu"
                 and X.flags.c_contiguous):
             return None

@@ -339,8 +339,7 @@ class Sequential:
                                        monitor_layers=monitor)
         kinds = model_kernel_kinds(self)
         return run_fit(self, trainer, epochs, shuffle, validation, callbacks, progress,
-                       lambda X_val, Y_val, W_val: self._scores(X_val, Y_val, W_val,
-                                                                kinds=kinds))
+                       lambda X_val, Y_val, W_val: self._scores(X_val, Y_val, W_val, kinds))
 
     def diagnose(self, X, y, batch_size=PREDICT_CHUNK, print_fn=print):
         """Gradient diagnostics of the current weights on (X, y): per layer the gradient norm
@@ -398,13 +397,12 @@ class Sequential:
         ``sample_weight`` every value is the weighted mean (docs/training.md)."""
         _check_verbosity(verbose)
         self._require_compiled()
-        return self._scores(*self._data(X, y, sample_weight), batch_size)
+        return self._scores(*self._data(X, y, sample_weight), model_kernel_kinds(self),
+                            batch_size)
 
-    def _scores(self, X, Y, W=None, batch_size=PREDICT_CHUNK, kinds=None):
-        """evaluate on checked arrays (fit's validation calls it every epoch, with the
-        ``kinds`` of the model's kernels, ``model_kernel_kinds``, that it chose once)."""
-        if kinds is None:
-            kinds = model_kernel_kinds(self)
+    def _scores(self, X, Y, W, kinds, batch_size=PREDICT_CHUNK):
+        """evaluate on checked arrays with the loss kernel of ``kinds`` (``model_kernel_kinds``;
+        fit's validation, every epoch, passes the one it chose when the fit began)."""
         out = self.backend.predict(self, X, batch_size)
         scratch = np.empty_like(out)
         loss = loss_kernels.loss_and_gradient(self.loss.code, out, Y,

@@ -279,8 +279,10 @@ def test_scipy_blas_module_loads_alone_or_by_the_usual_import(monkeypatch):
     from fastnn import scipy_blas
 
     monkeypatch.delitem(sys.modules, scipy_blas.NAME)
-    alone = scipy_blas.load()  # from its file, under its usual name
-    assert sys.modules[scipy_blas.NAME] is alone and hasattr(alone, "__pyx_capi__")
+    alone = scipy_blas._load_alone()  # from its file, under its usual name
+    assert alone is not None and sys.modules[scipy_blas.NAME] is alone
+    assert hasattr(alone, "__pyx_capi__") and scipy_blas.load() is alone
+    assert os.path.basename(os.path.dirname(alone.__file__)) == "linalg"
     monkeypatch.delitem(sys.modules, scipy_blas.NAME)
     monkeypatch.setattr(scipy_blas, "_load_alone", lambda: None)  # no such file: import it
     assert hasattr(scipy_blas.load(), "__pyx_capi__")
