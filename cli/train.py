@@ -175,17 +175,30 @@ def run(data_path, settings, display):
     return result, code, message
 
 
+def _network_epochs(network):
+    """"226 (151)": a cross-fitted network's epochs and best epoch (and "diverged" or
+    "interrupted" when it stopped so)."""
+    marks = [] if network["best_epoch"] is None else [str(network["best_epoch"])]
+    if network["stopped"] in ("diverged", "interrupted"):
+        marks.append(network["stopped"])
+    return f"{network['epochs']}" + (f" ({', '.join(marks)})" if marks else "")
+
+
 def show_result(result, display):
     """The final metrics table (and the gradient report with --diagnose) on stderr."""
-    how = {"early_stopping": f", stopped early; best epoch {result['best_epoch']}",
-           "completed": ""}.get(result["stopped"], f", {result['stopped']}")
     rows = {split: result[split] for split in ("train", "validation") if split in result}
-    display.metrics_table(f"{result['task']} on {result['target']!r}: {result['epochs']} "
-                          f"epoch(s){how}", rows)
-    if "cross_fit" in result:
-        display.note(f"{len(result['cross_fit'])} cross-fitted networks averaged (best epochs "
-                     f"{', '.join(str(f['best_epoch']) for f in result['cross_fit'])}); "
-                     f"validation: each network on its own fold's rows")
+    networks = result.get("cross_fit")
+    if networks:  # the run's epochs, stop and best epoch are each network's own
+        trained = f"{len(networks)} cross-fitted networks averaged"
+    else:
+        how = {"early_stopping": f", stopped early; best epoch {result['best_epoch']}",
+               "completed": ""}.get(result["stopped"], f", {result['stopped']}")
+        trained = f"{result['epochs']} epoch(s){how}"
+    display.metrics_table(f"{result['task']} on {result['target']!r}: {trained}", rows)
+    if networks:
+        display.note("epochs run per network (best epoch): "
+                     + ", ".join(map(_network_epochs, networks))
+                     + "; each validated on its own fold's rows")
     if "diagnostics" in result:
         display.note(result["diagnostics"]["report"])
     if "threshold" in result:

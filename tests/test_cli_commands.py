@@ -326,6 +326,20 @@ def test_ctrl_c_saves_the_best_model_says_so_and_exits_130(tmp_path, monkeypatch
     assert len(pd.read_csv(tmp_path / "h.csv")) == 5
 
 
+def test_a_cross_fitted_run_reports_each_network_s_epochs(tmp_path):
+    data = copy_example(tmp_path, "iris.csv")
+    networks = json.loads(run("train", data, "--epochs", "3", "--cross-fit", "3",
+                              "--json").stdout)["cross_fit"]
+    assert [n["epochs"] for n in networks] == [3, 3, 3]
+    shown = run("train", data, "--epochs", "3", "--cross-fit", "3")
+    assert "3 cross-fitted networks averaged" in shown.stderr and "3 epoch(s)" not in shown.stderr
+    best = ", ".join(f"3 ({n['best_epoch']})" for n in networks)
+    assert f"epochs run per network (best epoch): {best}; each validated on its own fold" \
+        in shown.stderr
+    unstopped = run("train", data, "--epochs", "3", "--cross-fit", "3", "--early-stopping", "0")
+    assert "epochs run per network (best epoch): 3, 3, 3;" in unstopped.stderr
+
+
 def test_ctrl_c_while_cross_fitting_saves_the_networks_trained_so_far(tmp_path, monkeypatch):
     import fastnn as fn
 
