@@ -22,8 +22,8 @@ from .kernels.clipping import CLIPPING
 from .kernels.kinds import KindSet
 from .kernels.network import ACTIVATION, DENSE, MAXOUT, OPF, OPS
 from .kernels.regularization import WEIGHT_PENALTY
-from .kernels.schedules import CONSTANT
 from .kernels.training import MONITOR_ON
+from .schedules import SCHEDULES
 
 _chosen = {}  # dtype name -> None (every entry) or the KindSet the process compiles
 _plan_codes = weakref.WeakKeyDictionary()  # plan -> its (layer, activation, penalty) codes
@@ -51,11 +51,15 @@ def _kind_set(families):
     return KindSet(**dict(families))
 
 
+# Every learning-rate schedule: a callback may set any of them between epochs (and each is a few
+# scalar operations to compile).
+_EVERY_SCHEDULE = frozenset(schedule.code for schedule in SCHEDULES.values())
+
+
 def model_kinds(model, monitoring=False):
     """The KindSet of the table entries ``model`` uses: its layer kinds and activations, weight
-    penalties when an op has one, and once compiled its loss, optimizer, schedule (always with
-    the constant rate, which a callback may switch to) and gradient clipping; the gradient
-    monitor with ``monitoring``."""
+    penalties when an op has one, and once compiled its loss, optimizer, gradient clipping and
+    every schedule; the gradient monitor with ``monitoring``."""
     layer, activation, penalty = _codes_of_plan(model.plan)
     families = [("layer", layer), ("activation", activation), ("penalty", penalty),
                 ("monitor", frozenset({MONITOR_ON} if monitoring else ()))]
@@ -64,7 +68,7 @@ def model_kinds(model, monitoring=False):
     if model.optimizer is not None:
         optimizer = model.optimizer
         families += [("optimizer", frozenset({optimizer.code})),
-                     ("schedule", frozenset({CONSTANT, optimizer.schedule()[0]})),
+                     ("schedule", _EVERY_SCHEDULE),
                      ("clipping", frozenset({CLIPPING} if any(optimizer.clipping()) else ()))]
     return _kind_set(tuple(families))
 

@@ -120,7 +120,6 @@ class CpuTrainer(EpochTrainer):
         self.run = train_kernels.RunState(self.state.mask_seed, self.state.counters, self.stats,
                                           self.monitor)
         self.blas_threads = threads.ChunkThreads(model, self.batch_size)
-        self.monitor_layers = monitor_layers
 
     def layer_values(self):
         return diagnostics_mod.epoch_layer_values(self.model, self.monitor)
@@ -139,15 +138,9 @@ class CpuTrainer(EpochTrainer):
         optimizer = train_kernels.OptimizerSettings(
             m.optimizer.code, m.optimizer.hyper(), self.state.optimizer_state, self.clip_norm,
             self.clip_value)
-        schedule = m.optimizer.schedule_settings(self.n_batches)
-        kinds = self.network.kinds
-        if kinds is not None and schedule.code not in kinds.codes("schedule"):
-            # a callback set a schedule that the compiled kernels do not handle
-            self.network = self.network._replace(
-                kinds=model_kernel_kinds(m, self.monitor_layers))
         return train_kernels.train_batches(
             self.data._replace(order=order), first, stop, self.network, self.loss, optimizer,
-            schedule, self.run)
+            m.optimizer.schedule_settings(self.n_batches), self.run)
 
 
 class ModelSnapshot:
