@@ -68,9 +68,14 @@ def show_result(result, display):
     search = result["search"]
     best = next(t for t in search["trials"] if t["trial"] == search["members"][0]) \
         if search["members"] else None
-    kept = (f"an ensemble of {len(search['members'])} (trials "
-            f"{', '.join(map(str, search['members']))})" if len(search["members"]) > 1
-            else "one model")
+    members, networks = search["members"], search["networks"]
+    if len(members) > 1:
+        kept = (f"an ensemble of {len(members)} trials ({', '.join(map(str, members))}; "
+                f"{networks} networks averaged)")
+    else:
+        kept = f"trial {members[0]}'s model" if members else "the interrupted trial's model"
+        if networks > 1:
+            kept += f" ({networks} cross-fitted networks averaged)"
     score = "" if best is None or best["score"] is None else \
         f"; best {search['metric']} {best['score']:.4f} (trial {best['trial']})"
     display.note(f"{result['task']} on {result['target']!r}: {len(search['trials'])} trial(s) "

@@ -59,11 +59,11 @@ def test_progress_names_each_trial_and_the_best_two_are_averaged(searched):
     scores = [c["score"] for c in calls]
     assert [c["best"] for c in calls] == [max(scores[:k + 1]) for k in range(3)]
     assert calls[0]["options"] == {} and calls[1]["options"]
-    assert report["validation"] == "5-fold" and report["refit"]
-    assert report["stopped"] == "max_trials"
+    assert report["validation"] == "5-fold" and report["stopped"] == "max_trials"
     ranked = sorted(report["trials"], key=lambda t: (-t["score"], t["loss"]))
     assert report["members"] == [t["trial"] for t in ranked[:2]]
-    assert isinstance(model.network, fastnn.Ensemble) and len(model.network.members) == 2
+    # each trial is cross-fitted: the two best trials' five networks each, no fit of their own
+    assert isinstance(model.network, fastnn.Ensemble) and len(model.network.members) == 10
     assert [m["trial"] for m in model.settings["search"]["members"]] == report["members"]
 
 
@@ -97,14 +97,16 @@ def test_an_ensemble_exports_to_onnx_as_the_mean(searched, table, tmp_path):
     assert list(label) == list(model.predict(table))
 
 
-def test_a_trials_work_grows_with_its_epochs_rows_and_widths(searched):
+def test_a_trials_work_grows_with_its_networks_epochs_rows_and_widths(searched):
     search = tune_mod.Search(fastnn.TabularModel(), 10, 1, None, None, {})
     search.frame, search.task, search.seed = range(100), "multiclass", 0
-    search.splits, search.widths = None, (4, 3)
-    base = TrainOptions(layers=(8,), epochs=10, val_split=0.2)
+    search.widths = (4, 3)
+    base = TrainOptions(layers=(8,), epochs=10, val_split=0.2, cross_fit=1)
     assert search.work(base) == 10 * 80 * (4 * 8 + 8 * 3)
     assert search.work(base.replace(epochs=20)) == 2 * search.work(base)
     assert search.work(base.replace(layers=(8, 8))) == 10 * 80 * (4 * 8 + 8 * 8 + 8 * 3)
+    # cross-fitted over 4 folds: 4 networks, each on three quarters of the rows
+    assert search.work(base.replace(cross_fit=4)) == 4 * 10 * 75 * (4 * 8 + 8 * 3)
 
 
 def test_a_class_rarer_than_the_folds_counts_as_wrong_where_a_fold_lacks_it(table):
@@ -114,11 +116,20 @@ def test_a_class_rarer_than_the_folds_counts_as_wrong_where_a_fold_lacks_it(tabl
     assert "rare" in model.classes_ and model.tune_report["trials"][0]["score"] is not None
 
 
+def test_the_ensemble_keeps_only_as_many_trials_as_a_model_file_holds_networks(table,
+                                                                              monkeypatch):
+    monkeypatch.setattr(tune_mod, "MAX_MEMBERS", 7)  # one cross-fitted trial: 5 networks
+    model = fastnn.tune(table, 600, ensemble=2, max_trials=2, seed=1, **FAST)
+    report = model.tune_report
+    assert len(report["members"]) == 1 and report["networks"] == 5
+    assert len(model.network.members) == 5
+
+
 def test_larger_tables_use_a_hold_out_and_keep_the_trials_models(table, monkeypatch):
     monkeypatch.setattr(tune_mod, "KFOLD_MAX_ROWS", 10)
     model = fastnn.tune(table, 600, ensemble=2, max_trials=2, seed=3, **FAST)
     report = model.tune_report
-    assert report["validation"] == "hold-out" and not report["refit"]
+    assert report["validation"] == "hold-out"
     assert sorted(report["members"]) == [1, 2]
     assert model.data_info["validation_rows"] == model.fit_report["rows"]["validation"] > 0
 
@@ -160,7 +171,7 @@ def test_ctrl_c_keeps_the_best_so_far(table):
     report = model.tune_report
     assert report["stopped"] == "interrupted" and len(report["trials"]) == 2
     best = min(report["trials"], key=lambda t: (-t["score"], t["loss"]))
-    assert report["members"] == [best["trial"]] and not report["refit"]
+    assert report["members"] == [best["trial"]]
     assert len(model.predict(table)) == len(table)
 
 
@@ -181,7 +192,8 @@ def test_the_command_saves_an_ensemble_that_the_other_commands_use(table, tmp_pa
     out = tmp_path / "model.fnn"
     result = run("train", data, "--budget", 1, "--ensemble", 2, "--epochs", 3,
                  "--early-stopping", 0, "--layers", 8, "--out", out)
-    assert "trial 1: accuracy" in result.stderr and "saved" in result.stderr
+    assert "trial 1: accuracy" in result.stderr
+    assert "networks averaged) to" in result.stderr
     info = json.loads(run("info", out, "--json").stdout)
     evaluated = json.loads(run("evaluate", out, data, "--json").stdout)
     assert evaluated["rows"] == 60

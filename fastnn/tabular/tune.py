@@ -2,32 +2,33 @@
 --budget``): training options tried one after another within a wall-clock budget, the best
 kept (or the best few averaged as an ensemble).
 
-Candidates: trial 1 is the options as given (fastnn.defaults fills what is left None, but each
-fit trains one network: cross_fit 1 unless given); every later trial draws, from
-``np.random.default_rng([seed, 13])``, a value for each searched option (SPACE) that the caller
-left at its default; options set to anything else stay fixed. The same seed gives the same
-candidates in the same order; how many of them run depends on the budget.
+Candidates: trial 1 is the options as given (fastnn.defaults fills what is left None); every
+later trial draws, from ``np.random.default_rng([seed, 13])``, a value for each searched option
+(SPACE) that the caller left at its default; options set to anything else stay fixed. The same
+seed gives the same candidates in the same order; how many of them run depends on the budget.
 
-Validation: a table of at most KFOLD_MAX_ROWS rows (with a target value) scores each trial by
-FOLDS-fold cross-validation (fastnn.model_selection.make_splits, stratified by class): a model
-fitted on each fold's other rows, scored on the fold; then the finalists are fitted again on the
-whole table. A larger table scores each trial on a hold-out (the ``val_split`` rows, HOLDOUT
-when that is 0, as TabularModel.fit holds them out) and the trials' models are the finalists
-themselves. The score is the task's main metric (accuracy, or r2 for regression), ties going to
-the lower loss. All fits share the seed, so they see the same rows and the same preprocessing,
-and the finalists can be averaged.
+Validation: each trial is one ``TabularModel.fit`` of the whole table and is scored by that
+fit's validation. On a table of at most KFOLD_MAX_ROWS rows (with a target value) the fit is
+cross-fitted over FOLDS folds (``cross_fit`` FOLDS unless given: FOLDS networks, each trained
+on the other folds and early-stopped on its own, stratified by class), so the score is the
+networks' accuracy (or r2) on their own folds, every row scored once, and the trial's model is
+the average of its FOLDS networks: the finalists need no fit of their own. A larger table
+trains one network (``cross_fit`` 1 unless given) and scores it on the ``val_split`` hold-out
+(HOLDOUT when that is 0). Ties go to the lower validation loss. All fits share the seed, so
+they see the same folds and the same preprocessing (fitted on every row), and the best trials'
+models can be averaged: ``ensemble`` K keeps the best K trials' networks together (as many of
+them as a model file holds, MAX_MEMBERS networks).
 
 Time: the budget runs from the call. A candidate is skipped (and the next one drawn) when its
-estimated length would take it past the deadline less the time the finalists' fits need (those
-estimated from their folds' fit times, scaled to the whole table). The estimate is the
-candidate's work (epochs x training rows x multiply-adds per row, summed over its fits) times
-the least seconds per unit of work of the trials so far. A fit still running at its deadline
-stops after its current epoch, keeping its best weights. Trial 1 always runs, and the first
-finalist always runs its course (k-fold), so the call takes at most the budget plus about one
+estimated length would take it past the deadline. The estimate is the candidate's work (its
+networks x epochs x training rows per network x multiply-adds per row) times the least seconds
+per unit of work of the trials so far. A fit still running at the deadline stops after its
+current epoch, keeping its best weights (a cross-fitted fit's later networks then stop after
+their first epoch). Trial 1 always runs, so the call takes at most the budget plus about one
 trial's length. A trial cut by the deadline counts only when no trial ran its course.
 
-Ctrl-C (KeyboardInterrupt) ends the search: the model keeps the best finalists fitted so far,
-else the best trials' models (with k-fold, their first fold's models), and the interrupt is
+Ctrl-C (KeyboardInterrupt) ends the search: the model keeps the best trials' models so far
+(or the networks of the fit it interrupted, when no trial had finished), and the interrupt is
 raised again, as TabularModel.fit does.
 """
 
@@ -95,14 +96,13 @@ class Deadline(Callback):
 
 
 class Trial:
-    """One candidate's run: its options, score (main metric, loss), seconds, fit seconds per
-    fold, whether the deadline cut it, and a fitted model (hold-out: the model; k-fold: the
-    first fold's)."""
+    """One candidate's run: its options, score (main metric, loss), seconds, whether the
+    deadline cut it, and its fitted model."""
 
     def __init__(self, number, options):
         self.number, self.options = number, options
         self.metric = self.loss = None
-        self.seconds, self.fit_seconds, self.cut, self.model = 0.0, [], False, None
+        self.seconds, self.cut, self.model = 0.0, False, None
         self.error = None
 
     def key(self):
@@ -131,62 +131,31 @@ class Search:
             raise OptionError("sample_weight", "{option} must be a column name when tuning")
         self.model, self.budget, self.ensemble = model, budget, ensemble
         self.max_trials, self.progress, self.fit_args = max_trials, progress, fit_args
-        self.trials, self.finals, self.interrupted_model = [], [], None
+        self.trials, self.interrupted_model = [], None
         self.skipped, self.widths = 0, None
         self.start = self.deadline = None
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, options, frame, limit):
-        """(a TabularModel with ``options`` fitted on ``frame``, its Deadline callback)."""
-        from .model import TabularModel
-
-        fitted = TabularModel(target=self.name, task=self.task)
-        fitted.options = options
-        deadline = Deadline(limit)
-        try:
-            fitted.fit(frame, callbacks=[deadline], **self.fit_args)
-        except KeyboardInterrupt:
-            self.interrupted_model = fitted if fitted.network is not None else None
-            raise
-        return fitted, deadline
-
-    def reserve(self):
-        """Seconds the finalists' fits on the whole table need (k-fold; 0 with a hold-out):
-        the mean fold fit time of each of the best finished trials, scaled by
-        FOLDS / (FOLDS - 1) rows. (The trial running now is left out: counting its first folds
-        would move its own deadline as it runs.)"""
-        if self.splits is None:
-            return 0.0
-        finished = [t for t in self.ranked() if t.seconds]  # not the trial running now
-        return sum(_refit_seconds(t) for t in finished[:self.ensemble])
-
-    def search_limit(self):
-        """When a trial's fit stops: the deadline less the finalists' reserve."""
-        return self.deadline - self.reserve()
-
-    def final_limit(self):
-        return self.deadline
-
-    @staticmethod
-    def no_limit():
-        return math.inf
-
-    def ranked(self):
-        """The trials that count, best first (cut ones only when none ran its course)."""
-        kept = [t for t in self.trials if t.model is not None]
-        whole = [t for t in kept if not t.cut]
-        return sorted(whole or kept, key=Trial.key)
-
     def run_trial(self, trial):
         """Fit and score ``trial``. A drawn trial whose loss diverges in its first epoch, or
         whose options the network rejects (a schedule too short for its run, ...), gets no
         score and no model, and the search goes on; trial 1's errors (the options given) are
         raised."""
         from .fitting import TrainingDiverged
+        from .model import TabularModel
 
         started = time.monotonic()
+        fitted = TabularModel(target=self.name, task=self.task)
+        fitted.options = trial.options
+        deadline = Deadline(lambda: self.deadline)
         try:
-            self.score_trial(trial)
+            fitted.fit(self.frame, callbacks=[deadline], **self.fit_args)
+            summary = fitted.fit_report["validation"]
+            trial.metric, trial.loss = summary[self.metric], summary["loss"]
+            trial.model, trial.cut = fitted, deadline.reached
+        except KeyboardInterrupt:
+            self.interrupted_model = fitted if fitted.network is not None else None
+            raise
         except (TrainingDiverged, ValueError) as exc:
             if trial.number == 1 and not isinstance(exc, TrainingDiverged):
                 raise
@@ -194,49 +163,16 @@ class Search:
             trial.error = str(exc)
         trial.seconds = time.monotonic() - started
 
-    def score_trial(self, trial):
-        if self.splits is None:  # hold-out: the fit's own validation rows
-            fitted, deadline = self.fit(trial.options, self.frame, self.search_limit)
-            summary = fitted.fit_report["validation"]
-            trial.metric, trial.loss = summary[self.metric], summary["loss"]
-            trial.model, trial.cut = fitted, deadline.reached
-        else:
-            metrics, losses = [], []
-            for train, val in self.splits:
-                fold_started = time.monotonic()
-                fitted, deadline = self.fit(trial.options, self.frame.iloc[train],
-                                            self.search_limit)
-                trial.fit_seconds.append(time.monotonic() - fold_started)
-                scores = self.fold_scores(fitted, self.frame.iloc[val])
-                metrics.append(scores[self.metric])
-                losses.append(scores["loss"])
-                trial.model = trial.model or fitted
-                if deadline.reached:
-                    trial.cut = True
-                    break
-            trial.metric = None if None in metrics else float(np.mean(metrics))
-            trial.loss = float(np.mean(losses))
-
-    def fold_scores(self, fitted, rows):
-        """``fitted.evaluate`` on a fold's validation ``rows``. A row of a class that the
-        fold's training rows lack (a class with fewer rows than folds) counts as wrong, and
-        not in the loss."""
-        if self.task == "regression":
-            return fitted.evaluate(rows)
-        from .target import plain_label
-
-        classes = set(fitted.target_encoder.classes)
-        known = rows[self.name].map(plain_label).isin(classes).to_numpy()
-        if not known.any():
-            return {self.metric: 0.0, "loss": math.nan}
-        scores = fitted.evaluate(rows[known])
-        return {**scores, self.metric: scores[self.metric] * known.mean()}
+    def ranked(self):
+        """The trials that count, best first (cut ones only when none ran its course)."""
+        kept = [t for t in self.trials if t.model is not None]
+        whole = [t for t in kept if not t.cut]
+        return sorted(whole or kept, key=Trial.key)
 
     # ------------------------------------------------------------------ the search
     def prepare(self, data):
         """Read the table; settle the target, the task, the seed and the validation."""
         from .. import tasks
-        from ..model_selection import make_splits
         from . import fitting
         from .tables import as_frame
 
@@ -251,18 +187,12 @@ class Search:
         self.task = self.model.task if self.model.task != "auto" else \
             tasks.guess_task(kept[self.name])
         self.metric = tasks.MAIN_METRIC[self.task]
-        # one network per fit: the search's own validation and --ensemble do the averaging
-        options = options.replace(seed=self.seed,
-                                  cross_fit=1 if options.cross_fit is None else
-                                  options.cross_fit)
-        if len(self.frame) <= KFOLD_MAX_ROWS:
-            stratify = None if self.task == "regression" else kept[self.name].to_numpy()
-            self.splits = make_splits(len(self.frame), min(FOLDS, len(self.frame)),
-                                      stratify=stratify, seed=self.seed)
-        else:
-            self.splits = None
-            if options.val_split == 0:
-                options = options.replace(val_split=HOLDOUT)
+        options = options.replace(seed=self.seed)
+        if options.cross_fit is None:
+            options = options.replace(
+                cross_fit=FOLDS if len(self.frame) <= KFOLD_MAX_ROWS else 1)
+        if options.cross_fit == 1 and options.val_split == 0:
+            options = options.replace(val_split=HOLDOUT)
         self.base = options
 
     def run(self, data):
@@ -273,7 +203,6 @@ class Search:
         try:
             with _quiet():
                 stopped = self.search()
-                self.finish()
         except KeyboardInterrupt:
             self.adopt("interrupted")
             raise
@@ -287,7 +216,7 @@ class Search:
         while self.max_trials is None or len(self.trials) < self.max_trials:
             if self.trials:
                 options = next(draws)
-                left = self.deadline - self.reserve() - time.monotonic()
+                left = self.deadline - time.monotonic()
                 if left <= 0:
                     return "budget"
                 if self.estimate(options) > left:  # would not finish: draw another
@@ -306,15 +235,17 @@ class Search:
         return "max_trials"
 
     def work(self, options):
-        """The multiply-adds a trial with ``options`` makes (all its fits), up to a constant:
-        epochs x training rows x the network's multiply-adds per row (fastnn.defaults' rule
-        fills the options left None)."""
-        folds = 1 if self.splits is None else len(self.splits)
-        rows = len(self.frame) * (1 if self.splits is None else (folds - 1) / folds)
-        rows = max(1, int(rows * (1 - options.val_split)))
-        used = options.resolved(rows, self.task, self.seed)[0]
+        """The multiply-adds a trial with ``options`` makes, up to a constant: networks x
+        epochs x training rows per network x the network's multiply-adds per row
+        (fastnn.defaults' rule fills the options left None, from the rows left after the
+        validation rows, as TabularModel.fit does)."""
+        networks = options.cross_fit
+        held_out = max(1, int(len(self.frame) * (1 - options.val_split)))
+        rows = len(self.frame) * (networks - 1) // networks if networks > 1 else held_out
+        used = options.resolved(held_out, self.task, self.seed)[0]
         widths = [self.widths[0], *used.layers, self.widths[1]]
-        return folds * used.epochs * rows * sum(a * b for a, b in zip(widths, widths[1:]))
+        return networks * used.epochs * max(1, rows) * sum(
+            a * b for a, b in zip(widths, widths[1:]))
 
     def estimate(self, options):
         """Seconds a trial with ``options`` is expected to take: its work times the least
@@ -342,26 +273,26 @@ class Search:
                        "elapsed": time.monotonic() - self.start, "budget": self.budget,
                        "options": changed_options(trial.options, self.base)})
 
-    def finish(self):
-        """The finalists fitted on the whole table (k-fold only): the first always, to its end
-        (a model stopped after an epoch is worth less than one more fit's time); each other
-        one only while its estimated fit ends before the deadline, and stopped there."""
-        if self.splits is None:
-            return
-        for i, trial in enumerate(self.ranked()[:self.ensemble]):
-            if i and time.monotonic() + _refit_seconds(trial) > self.deadline:
-                break
-            limit = self.final_limit if i else self.no_limit  # the first runs its course
-            self.finals.append(self.fit(trial.options, self.frame, limit)[0])
-
     # ------------------------------------------------------------------ the result
+    def members(self):
+        """The best trials kept: up to ``ensemble`` of them, while their networks together
+        fit in one model (MAX_MEMBERS); at least the best."""
+        chosen, networks = [], 0
+        for trial in self.ranked()[:self.ensemble]:
+            count = len(_networks(trial.model.network))
+            if chosen and networks + count > MAX_MEMBERS:
+                break
+            chosen.append(trial)
+            networks += count
+        return chosen
+
     def adopt(self, stopped):
-        """Fill the model with the best finalists (or the best trials' models)."""
-        ranked = self.ranked()
-        members = self.finals or [t.model for t in ranked[:self.ensemble]]
-        if not members and self.interrupted_model is not None:
-            members = [self.interrupted_model]
-        if not members:
+        """Fill the model with the best trials' models."""
+        chosen = self.members()
+        models = [t.model for t in chosen]
+        if not models and self.interrupted_model is not None:
+            models = [self.interrupted_model]
+        if not models:
             if stopped == "interrupted":
                 return  # interrupted before any model was fitted
             from .fitting import TrainingDiverged
@@ -369,29 +300,31 @@ class Search:
             raise TrainingDiverged("no trial gave a model: each diverged in its first epoch "
                                    "(the loss became NaN or infinite) or was rejected; lower "
                                    "the learning rate")
-        chosen = ranked[:len(members)]
-        combined = combine(members)
+        combined = combine(models)
         model = self.model
         for name in ("network", "features", "target_encoder", "threshold", "history",
                      "fit_report"):
             setattr(model, name, getattr(combined, name))
+        validation = f"{self.base.cross_fit}-fold" if self.base.cross_fit > 1 else "hold-out"
         model.tune_report = {
             "budget": self.budget, "seconds": round(time.monotonic() - self.start, 3),
-            "validation": "hold-out" if self.splits is None else f"{len(self.splits)}-fold",
-            "metric": self.metric, "stopped": stopped,
+            "validation": validation, "metric": self.metric, "stopped": stopped,
             "trials": [t.record(self.base) for t in self.trials], "skipped": self.skipped,
-            "members": [t.number for t in chosen], "refit": bool(self.finals)}
+            "members": [t.number for t in chosen],
+            "networks": len(_networks(combined.network))}
         model.settings = {**combined.settings, "search": {
             "budget": self.budget, "trials": len(self.trials),
-            "validation": model.tune_report["validation"], "metric": self.metric,
+            "validation": validation, "metric": self.metric,
             "members": [{"trial": t.number, "score": t.metric,
                          **changed_options(t.options, self.base)} for t in chosen]}}
         model.data_info = {**combined.data_info, "file": self.source}
 
 
-def _refit_seconds(trial):
-    """The estimated seconds of a k-fold trial's fit on the whole table."""
-    return float(np.mean(trial.fit_seconds)) * FOLDS / (FOLDS - 1) if trial.fit_seconds else 0.0
+def _networks(network):
+    """The networks a fitted model averages: an Ensemble's members, or the one network."""
+    from ..ensemble import Ensemble
+
+    return network.members if isinstance(network, Ensemble) else [network]
 
 
 @contextlib.contextmanager
@@ -409,8 +342,8 @@ def _quiet():
 
 def combine(models):
     """One fitted TabularModel from ``models`` fitted on the same rows: the first when alone,
-    else the first with an Ensemble of all their networks. ValueError when their preprocessing
-    differs (they were not fitted on the same rows)."""
+    else the first with an Ensemble of all their networks (each ensemble's members). ValueError
+    when their preprocessing differs (they were not fitted on the same rows)."""
     from ..ensemble import Ensemble
 
     first = models[0]
@@ -422,9 +355,11 @@ def combine(models):
             raise ValueError("the models of an ensemble must share their preprocessing (fit "
                              "them on the same rows with the same seed)")
     combined = copy.copy(first)
-    combined.network = Ensemble([m.network for m in models])
+    networks = [network for m in models for network in _networks(m.network)]
+    combined.network = Ensemble(networks)
     combined.fit_report = {**{k: v for k, v in first.fit_report.items()
-                              if k not in ("train", "validation")}, "members": len(models)}
+                              if k not in ("train", "validation", "cross_fit")},
+                           "members": len(networks)}
     return combined
 
 
