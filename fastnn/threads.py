@@ -141,6 +141,7 @@ class SharedLimit:
             if self._users == 0:
                 self._limit = limit
                 if limit is not None:
+                    _take_blas_control()
                     self._limiter = _blas().limit(limits=limit, user_api="blas")
             self._users += 1
         try:
@@ -150,9 +151,23 @@ class SharedLimit:
                 self._users -= 1
                 if self._users == 0:
                     if self._limiter is not None:
+                        _take_blas_control()
                         self._limiter.restore_original_limits()
                         self._limiter = None
                     self._changed.notify_all()
+
+
+def _take_blas_control():
+    """Let this Python thread set OpenBLAS's thread count. threadpoolctl (3.6 and later) lets
+    only the first thread that set the count of an OpenBLAS with its own thread pool change it
+    and silently ignores the others, so a prediction or fit in any other thread (a serving
+    thread, a Dask worker) would run at the count it found; SharedLimit already makes fastnn's
+    calls take turns, so the thread that applies or restores a limit takes control first."""
+    from threadpoolctl import OpenBLASController
+
+    clear = getattr(OpenBLASController, "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)
 
 
 _limited = SharedLimit()

@@ -110,3 +110,25 @@ def test_a_call_with_another_limit_waits_for_the_active_one():
             order.append("same")
     thread.join(10)
     assert order == ["same", "other"]
+
+
+def test_a_limit_entered_in_any_thread_applies_there():
+    """threadpoolctl lets only the first Python thread that set an OpenBLAS thread count change
+    it and ignores the others; fastnn's limit takes control, so a limit entered in a thread
+    other than the first (a serving thread, a Dask worker) applies, and is restored."""
+    before = blas_thread_counts()
+    limit = max(before) + 1  # unlike the configured count on any machine
+    with threads.limited(limit):  # this thread sets a count first
+        pass
+    seen = []
+
+    def other():
+        with threads.limited(limit):
+            seen.append(blas_thread_counts())
+        seen.append(blas_thread_counts())
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join()
+    assert seen == [[limit] * len(before), before]
+    assert blas_thread_counts() == before
