@@ -109,11 +109,16 @@ def test_a_trials_work_grows_with_its_networks_epochs_rows_and_widths(searched):
     assert search.work(base.replace(cross_fit=4)) == 4 * 10 * 75 * (4 * 8 + 8 * 3)
 
 
-def test_a_class_rarer_than_the_folds_counts_as_wrong_where_a_fold_lacks_it(table):
+def test_a_class_rarer_than_the_folds_is_kept_and_the_trial_scored(table):
     rare = table.copy()
     rare.loc[0, "label"] = "rare"
     model = fastnn.tune(rare, 600, max_trials=1, seed=1, **FAST)
     assert "rare" in model.classes_ and model.tune_report["trials"][0]["score"] is not None
+
+
+def test_a_table_of_fewer_rows_than_folds_is_cross_fitted_once_per_row(table):
+    model = fastnn.tune(table.iloc[:3], 600, max_trials=1, seed=1, **FAST)
+    assert model.tune_report["validation"] == "3-fold" and model.tune_report["networks"] == 3
 
 
 def test_the_ensemble_keeps_only_as_many_trials_as_a_model_file_holds_networks(table,

@@ -9,10 +9,11 @@ seed gives the same candidates in the same order; how many of them run depends o
 
 Validation: each trial is one ``TabularModel.fit`` of the whole table and is scored by that
 fit's validation. On a table of at most KFOLD_MAX_ROWS rows (with a target value) the fit is
-cross-fitted over FOLDS folds (``cross_fit`` FOLDS unless given: FOLDS networks, each trained
-on the other folds and early-stopped on its own, stratified by class), so the score is the
-networks' accuracy (or r2) on their own folds, every row scored once, and the trial's model is
-the average of its FOLDS networks: the finalists need no fit of their own. A larger table
+cross-fitted over FOLDS folds (``cross_fit`` FOLDS unless given; one fold per row below FOLDS
+rows): a network per fold, trained on the other folds and early-stopped on its own, stratified
+by class, so the score is the networks' accuracy (or r2) on their own folds, every row scored
+once, and the trial's model is the average of its networks: the finalists need no fit of their
+own. A larger table
 trains one network (``cross_fit`` 1 unless given) and scores it on the ``val_split`` hold-out
 (HOLDOUT when that is 0). Ties go to the lower validation loss. All fits share the seed, so
 they see the same folds and the same preprocessing (fitted on every row), and the best trials'
@@ -189,8 +190,9 @@ class Search:
         self.metric = tasks.MAIN_METRIC[self.task]
         options = options.replace(seed=self.seed)
         if options.cross_fit is None:
+            rows = len(self.frame)
             options = options.replace(
-                cross_fit=FOLDS if len(self.frame) <= KFOLD_MAX_ROWS else 1)
+                cross_fit=max(1, min(FOLDS, rows)) if rows <= KFOLD_MAX_ROWS else 1)
         if options.cross_fit == 1 and options.val_split == 0:
             options = options.replace(val_split=HOLDOUT)
         self.base = options
