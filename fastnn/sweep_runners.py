@@ -21,6 +21,7 @@ the worker loaded them from the compile cache or had them from an earlier run);
 warning on the logger "fastnn" (``fastnn compile`` prepares the cache: docs/compile.md).
 """
 
+import contextlib
 import copy
 import logging
 import os
@@ -31,7 +32,7 @@ import warnings
 
 import numpy as np
 
-from . import scipy_blas
+from . import threads
 
 log = logging.getLogger("fastnn")
 
@@ -55,13 +56,17 @@ def _say_compiling(message):
         log.warning("worker %s has no compiled kernels for its runs: %s", worker_name(), message)
 
 
+@contextlib.contextmanager
 def _single_threaded():
-    """A context that limits every loaded BLAS/OpenMP pool to one thread (SciPy's OpenBLAS,
-    which Numba's np.dot calls, is loaded first so that it is limited too)."""
-    scipy_blas.load()
+    """Every loaded BLAS and OpenMP pool on one thread while the body runs. The BLAS through
+    fastnn's shared limit (threads.limited, which loads SciPy's OpenBLAS, the one Numba's
+    products call, so that it is limited too): runs in several threads of one worker take
+    turns with it, and it holds in any thread. OpenMP pools, limited per thread, through
+    threadpoolctl."""
     from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(limits=1)
+    with threads.limited(1), threadpool_limits(limits=1, user_api="openmp"):
+        yield
 
 
 def run_one(job, build_fn, data, options):

@@ -132,3 +132,23 @@ def test_a_limit_entered_in_any_thread_applies_there():
     thread.join()
     assert seen == [[limit] * len(before), before]
     assert blas_thread_counts() == before
+
+
+def test_a_sweep_run_in_a_worker_thread_runs_its_blas_on_one_thread():
+    """A sweep worker's runs may execute in threads (a Dask worker's thread pool): their
+    one-thread limit holds there too, whichever thread set a count first."""
+    from fastnn import sweep_runners
+
+    before = blas_thread_counts()
+    with threads.limited(max(before) + 1):  # this thread sets a count first
+        pass
+    seen = []
+
+    def run():
+        with sweep_runners._single_threaded():
+            seen.append(blas_thread_counts())
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert seen == [[1] * len(before)] and blas_thread_counts() == before
