@@ -3,11 +3,13 @@
 The data: a CSV of ``CSV_ROWS`` rows (100000 at full scale) and 20 columns, 19 numeric
 features and a 0/1 label from a fixed random teacher network (bench/workloads.py's recipe),
 written once into a temporary folder. fastnn runs ``python -m fastnn_cli train DATA.csv --opt
-rmsprop --json --out MODEL`` with every other setting at its default (64,32 ReLU layers, batch
-32, 20% validation, early stopping that restores the best weights, up to 100 epochs), cold (an
-empty compile cache, FASTNN_CACHE_DIR) and warm (the same cache again). The peer,
-bench/torch_csv.py, does the same steps in one PyTorch script for as many epochs as the fastnn
-run made. Both are timed from process start to exit.
+rmsprop --json --out MODEL`` with every other setting at its default (chosen from the table's
+size by fastnn.defaults: 20% validation, early stopping that restores the best weights; at
+100000 rows 64,32 ReLU layers, batch 32, up to 100 epochs; at 20000, three layers of 256 with
+dropout 0.3), cold (an empty compile cache, FASTNN_CACHE_DIR) and warm (the same cache again).
+The peer, bench/torch_csv.py, does the same steps in one PyTorch script with the network, batch
+size and number of epochs of the fastnn run (``trained_network``). Both are timed from process
+start to exit.
 """
 
 import importlib.util
@@ -56,6 +58,22 @@ def timed_process(args, env=None, cwd=None):
     return seconds, out.stdout
 
 
+def trained_network(model, root):
+    """(hidden widths, dropout rate, batch size) that the fastnn run at ``model`` trained with,
+    from ``fastnn info MODEL --json``."""
+    _, stdout = timed_process(["-m", "fastnn_cli", "info", model, "--json"], cwd=root)
+    settings = json.loads(stdout)["settings"]
+    return list(settings["layers"]), float(settings["dropout"] or 0.0), int(settings["batch_size"])
+
+
+def peer_command(data, epochs, network, out):
+    """bench/torch_csv.py's arguments for the run of ``network`` (trained_network's triple)."""
+    layers, dropout, batch_size = network
+    return ["-m", "bench.torch_csv", data, "--epochs", str(epochs),
+            "--layers", ",".join(map(str, layers)), "--dropout", str(dropout),
+            "--batch-size", str(batch_size), "--out", out]
+
+
 def measure_cli(scale, repeats):
     reason = cli_available()
     if reason:
@@ -72,8 +90,8 @@ def measure_cli(scale, repeats):
         cold, stdout = timed_process(command, env, root)
         result = json.loads(stdout)
         epochs = int(result["epochs"])
-        peer = ["-m", "bench.torch_csv", data, "--epochs", str(epochs),
-                "--out", os.path.join(tmp, "model.pt")]
+        network = trained_network(os.path.join(tmp, "model.fnn"), root)
+        peer = peer_command(data, epochs, network, os.path.join(tmp, "model.pt"))
         times = runner.alternate({
             "fastnn": lambda: timed_process(command, env, root),
             "torch": lambda: timed_process(peer, None, root)}, repeats)
@@ -82,14 +100,18 @@ def measure_cli(scale, repeats):
     return {"rows": CSV_ROWS[scale], "epochs": epochs, "fastnn_cold_s": cold,
             "fastnn_warm_s": warm, "peer_s": peer_s, "times": times,
             "fastnn_result": {k: result[k] for k in ("epochs", "stopped") if k in result},
-            "markdown": markdown(CSV_ROWS[scale], epochs, cold, warm, peer_s)}
+            "network": network,
+            "markdown": markdown(CSV_ROWS[scale], epochs, network, cold, warm, peer_s)}
 
 
-def markdown(rows, epochs, cold, warm, peer):
+def markdown(rows, epochs, network, cold, warm, peer):
+    layers, dropout, batch_size = network
+    shape = ",".join(map(str, layers)) + " ReLU" + (f", dropout {dropout:g}" if dropout else "")
     return (f"`fastnn train data.csv --opt rmsprop` on a {rows}-row, 20-column CSV (19 numeric "
-            f"features, a 0/1 label): the run stopped after {epochs} epochs (early stopping on "
-            "the 20% validation rows). The peer reads the same CSV with pandas and trains the "
-            f"same network the same way for the same {epochs} epochs in PyTorch eager "
+            f"features, a 0/1 label): the defaults for its size trained {shape}, batch "
+            f"{batch_size}, and the run stopped after {epochs} epochs (early stopping on the "
+            "20% validation rows). The peer reads the same CSV with pandas and trains the same "
+            f"network the same way for the same {epochs} epochs in PyTorch eager "
             "(bench/torch_csv.py). Whole processes, from start to exit.\n\n"
             "| | seconds |\n|---|---|\n"
             f"| fastnn, cold compile cache | {cold:.2f} |\n"

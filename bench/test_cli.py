@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from bench.cli_workload import CSV_ROWS, cli_available, timed_process, write_csv
+from bench.cli_workload import (CSV_ROWS, cli_available, peer_command, timed_process,
+                                trained_network, write_csv)
 from bench.conftest import run_benchmark
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -14,7 +15,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope="module")
 def fastnn_run(tmp_path_factory, request):
-    """(command, data path, epochs the command made), after one untimed run."""
+    """(command, data path, epochs the command made, folder, the network it trained), after
+    one untimed run."""
     reason = cli_available()
     if reason:
         pytest.skip(f"B6: {reason}")
@@ -24,7 +26,8 @@ def fastnn_run(tmp_path_factory, request):
     command = ["-m", "fastnn_cli", "train", data, "--opt", "rmsprop", "--json",
                "--out", str(tmp / "model.fnn")]
     _, stdout = timed_process(command, cwd=ROOT)
-    return command, data, int(json.loads(stdout)["epochs"]), tmp
+    return (command, data, int(json.loads(stdout)["epochs"]), tmp,
+            trained_network(str(tmp / "model.fnn"), ROOT))
 
 
 def test_fastnn_train(benchmark, rounds, fastnn_run):
@@ -35,7 +38,7 @@ def test_fastnn_train(benchmark, rounds, fastnn_run):
 
 def test_pandas_and_torch(benchmark, rounds, fastnn_run):
     pytest.importorskip("torch")
-    _, data, epochs, tmp = fastnn_run
-    peer = ["-m", "bench.torch_csv", data, "--epochs", str(epochs), "--out", str(tmp / "m.pt")]
+    _, data, epochs, tmp, network = fastnn_run
+    peer = peer_command(data, epochs, network, str(tmp / "m.pt"))
     run_benchmark(benchmark, lambda: timed_process(peer, cwd=ROOT), rounds, "B6",
                   warmup=False, epochs=epochs)

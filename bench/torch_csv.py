@@ -1,14 +1,15 @@
 """B6's peer: what ``fastnn train DATA.csv --opt rmsprop`` does, as one pandas + PyTorch script.
 
-    python -m bench.torch_csv DATA.csv --epochs N --out model.pt
+    python -m bench.torch_csv DATA.csv --epochs N --layers 64,32 --dropout 0 --out model.pt
 
 The same steps as the command's defaults: the last column is the binary target, the last 20% of
 the rows validate; each feature standardised with the training rows' mean and population
-standard deviation; a 64(relu)-32(relu)-1 network trained with RMSprop (lr 1e-3, rho 0.9,
-eps 1e-7) on shuffled batches of 32 for N epochs (the benchmark passes the number of epochs
-the fastnn run made before early stopping), the validation loss computed after every epoch and
-the best weights kept and saved. Written the fast way for PyTorch (tensors made once, one
-permutation per epoch, slices, no DataLoader).
+standard deviation; hidden ReLU layers of the given widths, each followed by dropout at the
+given rate (none at 0), and one output, trained with RMSprop (lr 1e-3, rho 0.9, eps 1e-7) on
+shuffled batches for N epochs (the benchmark passes the layers, dropout, batch size and number
+of epochs of the fastnn run, which its defaults chose from the table's size), the validation
+loss computed after every epoch and the best weights kept and saved. Written the fast way for
+PyTorch (tensors made once, one permutation per epoch, slices, no DataLoader).
 """
 
 import argparse
@@ -21,6 +22,8 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--layers", default="64,32", help="hidden widths, comma-separated")
+    parser.add_argument("--dropout", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     start = time.perf_counter()
@@ -49,8 +52,13 @@ def main(argv=None):
     x_val, y_val = torch.from_numpy(X[n_train:]), torch.from_numpy(y[n_train:, None])
 
     nn = torch.nn
-    net = nn.Sequential(nn.Linear(X.shape[1], 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(),
-                        nn.Linear(32, 1))
+    layers, width = [], X.shape[1]
+    for units in (int(u) for u in args.layers.split(",")):
+        layers += [nn.Linear(width, units), nn.ReLU()]
+        if args.dropout > 0:
+            layers.append(nn.Dropout(args.dropout))
+        width = units
+    net = nn.Sequential(*layers, nn.Linear(width, 1))
     opt = torch.optim.RMSprop(net.parameters(), lr=1e-3, alpha=0.9, eps=1e-7, foreach=True)
     loss_fn = nn.functional.binary_cross_entropy_with_logits
     generator = torch.Generator().manual_seed(args.seed)
