@@ -87,11 +87,13 @@ def cli():
 @click.option("--budget", type=options.POSITIVE, metavar="SECONDS",
               help="Instead of one run, search the options not given (widths and depth, "
                    "dropout, L2, adam or adamw, learning rate, schedule, batch size) within "
-                   "this many seconds: 5-fold validation up to 2000 rows, else the "
-                   "--val-split hold-out; save the best model.  Ctrl-C keeps the best so far.")
+                   "this many seconds: up to 2000 rows each trial is cross-fitted over 5 "
+                   "folds and scored on them, else scored on the --val-split hold-out; save "
+                   "the best trial's model.  Ctrl-C keeps the best so far.")
 @click.option("--ensemble", type=click.IntRange(1, 64), default=1, show_default=True,
-              metavar="K", help="With --budget: save the best K models as one ensemble file "
-                                "that averages their outputs.")
+              metavar="K", help="With --budget: save the networks of the best K trials (at "
+                                "most 64 networks) as one ensemble file that averages their "
+                                "outputs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.pass_context
