@@ -13,12 +13,11 @@ cross-fitted over FOLDS folds (``cross_fit`` FOLDS unless given; one fold per ro
 rows): a network per fold, trained on the other folds and early-stopped on its own, stratified
 by class, so the score is the networks' accuracy (or r2) on their own folds, every row scored
 once, and the trial's model is the average of its networks: the finalists need no fit of their
-own. A larger table
-trains one network (``cross_fit`` 1 unless given) and scores it on the ``val_split`` hold-out
-(HOLDOUT when that is 0). Ties go to the lower validation loss. All fits share the seed, so
-they see the same folds and the same preprocessing (fitted on every row), and the best trials'
-models can be averaged: ``ensemble`` K keeps the best K trials' networks together (as many of
-them as a model file holds, MAX_MEMBERS networks).
+own. A larger table trains one network (``cross_fit`` 1 unless given) and scores it on the
+``val_split`` hold-out (HOLDOUT when that is 0). Ties go to the lower validation loss. All
+fits share the seed, so they see the same folds and the same preprocessing (fitted on every
+row), and the best trials' models can be averaged: ``ensemble`` K keeps the best K trials'
+networks together (as many of them as a model file holds, MAX_MEMBERS networks).
 
 Time: the budget runs from the call. A candidate is skipped (and the next one drawn) when its
 estimated length would take it past the deadline. The estimate is the candidate's work (its
@@ -242,9 +241,9 @@ class Search:
         (fastnn.defaults' rule fills the options left None, from the rows left after the
         validation rows, as TabularModel.fit does)."""
         networks = options.cross_fit
-        held_out = max(1, int(len(self.frame) * (1 - options.val_split)))
-        rows = len(self.frame) * (networks - 1) // networks if networks > 1 else held_out
-        used = options.resolved(held_out, self.task, self.seed)[0]
+        train_rows = max(1, int(len(self.frame) * (1 - options.val_split)))
+        rows = len(self.frame) * (networks - 1) // networks if networks > 1 else train_rows
+        used = options.resolved(train_rows, self.task, self.seed)[0]
         widths = [self.widths[0], *used.layers, self.widths[1]]
         return networks * used.epochs * max(1, rows) * sum(
             a * b for a, b in zip(widths, widths[1:]))
