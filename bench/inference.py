@@ -9,11 +9,14 @@
     alternate_settled(calls, repeats) runner.alternate with a pause before each timed call
     thread_scaling(predict, X, ...)   rows per second of ``predict`` called from 1, 2, ...
                                       Python threads at once, each its own rows
+    WeightsRead(params)               a stand-in for one_row that only reads a network's
+                                      weights: the floor of a one-row call
 """
 
 import threading
 import time
 
+import numba
 import numpy as np
 
 from . import runner
@@ -24,6 +27,28 @@ BLOCK = 100  # calls per implementation before the next one takes over
 # whatever runs next, so without a rest each implementation was timed against the previous
 # one's spinning threads.
 SETTLE_S = 0.25
+
+
+@numba.njit(fastmath=True, cache=False)
+def _sum(values):
+    total = values.dtype.type(0)
+    for i in range(values.size):
+        total += values[i]
+    return total
+
+
+class WeightsRead:
+    """Stands in for an implementation in ``one_row``: each call sums ``params`` (a flat
+    buffer of the network's weights) in one compiled pass and computes nothing else. A one-row
+    prediction reads every weight once, so this call's time, with the weights in the cache as
+    they are for a prediction, is the least a one-row call can take."""
+
+    def __init__(self, params):
+        self.params = params
+        _sum(params)
+
+    def predict_proba(self, row):
+        return _sum(self.params)
 
 
 def one_row(impls, rows, calls):

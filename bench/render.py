@@ -236,6 +236,13 @@ def inference_section(results):
         text.append(f"- fastnn's weights (`model.params`) started {offset} bytes past a 64-byte "
                     "boundary in this run; 16 or 48 make a one-row call about 1.4x slower than "
                     "0 or 32 (docs/engine.md, prediction).")
+    floor = inf.get("weights_read")
+    if floor is not None:
+        text.append(f"- Reading the weights alone (a compiled sum over fastnn's "
+                    f"{floor['bytes'] / 1024:.0f} KiB parameter buffer, timed in the same "
+                    f"blocks): p50 {floor['p50_us']:.1f} µs. A one-row prediction reads every "
+                    "weight once, so this is the least a one-row call can take on this "
+                    "machine.")
     one = inf.get("fastnn_one_thread_rows_per_s")
     if one:
         text.append(f"- fastnn on one thread (`set_num_threads(1)`, in the same rounds): "

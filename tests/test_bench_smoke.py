@@ -43,6 +43,8 @@ def test_report_is_written_and_implementations_agree(tmp_path):
     rows = results["training"][0]["rows"]
     assert "fastnn" in rows and all(row["agrees"] for row in rows.values())
     assert all(row["agrees"] for row in results["inference"]["rows"].values())
+    floor = results["inference"]["weights_read"]  # B5's floor: reading the weights alone
+    assert floor["p50_us"] > 0 and "reading the weights alone" in text
     try:
         import matplotlib  # noqa: F401
     except ImportError:
