@@ -87,7 +87,7 @@ def cli():
 @click.option("--budget", type=options.POSITIVE, metavar="SECONDS",
               help="Instead of one run, search the options not given (widths and depth, "
                    "dropout, L2, adam or adamw, learning rate, schedule, batch size) within "
-                   "this many seconds: up to 2000 rows each trial is cross-fitted over 5 "
+                   "this many seconds: up to 5000 rows each trial is cross-fitted over 5 "
                    "folds and scored on them, else scored on the --val-split hold-out; save "
                    "the best trial's model.  Ctrl-C keeps the best so far.")
 @click.option("--ensemble", type=click.IntRange(1, 64), default=1, show_default=True,

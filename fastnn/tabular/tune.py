@@ -45,7 +45,7 @@ from ..callbacks import Callback
 from ..model_schema import MAX_MEMBERS
 from .options import OptionError, TrainOptions, _fail, _integer, _number
 
-KFOLD_MAX_ROWS = 2000
+KFOLD_MAX_ROWS = 5000
 FOLDS = 5
 HOLDOUT = 0.2
 MAX_SKIPS = 100  # candidates drawn in a row that would not finish before the search ends
