@@ -221,7 +221,7 @@ OPTIONS = [
                                     "metavar": "K"}, (TRAIN,),
      "Cross-fitting: train this many networks, each validated (early stopping) on its own fold "
      "of the rows and trained on the others, and average them (1: one network validated on "
-     "the --val-split rows).  [default: 5 below 1000 training rows, else 1]"),
+     "the --val-split rows).  [default: 5 below 5000 training rows, else 1]"),
     (["--threshold"], "threshold", {"type": Threshold()}, (TRAIN,),
      "Binary targets: the score above which a row is the second class, or 'auto' for the "
      "F1-best threshold on the validation rows; stored in the model.  [default: 0.5 (0 for "

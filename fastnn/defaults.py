@@ -52,7 +52,7 @@ SIZES = {
 }
 TASKS = ("binary", "multiclass", "regression")
 CROSS_FIT_FOLDS = 5
-CROSS_FIT_ROWS = 1000
+CROSS_FIT_ROWS = 5000
 
 
 def epochs_for(rows, batch_size, min_updates=MIN_UPDATES, min_epochs=MIN_EPOCHS):

@@ -1,4 +1,4 @@
-"""Cross-fitting (the ``cross_fit`` option; fastnn.defaults' rule below 1000 training rows): K
+"""Cross-fitting (the ``cross_fit`` option; fastnn.defaults' rule below 5000 training rows): K
 networks, each trained on the other folds' rows and validated on its own fold, averaged."""
 
 import numpy as np
