@@ -15,6 +15,17 @@ SCALE_NOTE = {
 }
 
 
+def _blas_note(m):
+    """The OpenBLAS kernels the run used (fastnn's products; not JAX's nor PyTorch's), when
+    recorded: OpenBLAS picks them for the CPU unless OPENBLAS_CORETYPE names them."""
+    if "openblas" not in m:
+        return ""
+    forced = m.get("openblas_coretype")
+    return ("\n- OpenBLAS kernels (fastnn's matrix products): " + "; ".join(m["openblas"])
+            + (f", as OPENBLAS_CORETYPE={forced} in the environment asked" if forced else
+               ", as OpenBLAS chose for this CPU"))
+
+
 def label(key):
     return implementation_class(key).label
 
@@ -58,7 +69,7 @@ def method_section(results):
   during the run: its 1-minute load average read {load} at the start and end of the workloads.
 - Versions: Python {v['python']}, NumPy {v['numpy']}, SciPy {v['scipy']}, Numba {v['numba']}
   (llvmlite {v['llvmlite']}), PyTorch {v['torch']}, JAX {v['jax']}, scikit-learn
-  {v['sklearn']}; fastnn at commit `{m['fastnn_commit']}`. Run on {m['date']}.
+  {v['sklearn']}; fastnn at commit `{m['fastnn_commit']}`. Run on {m['date']}.{_blas_note(m)}
 - Sizes: {SCALE_NOTE[results['scale']]}. All float32; synthetic data from a fixed seed with
   labels from a fixed random teacher network (bench/workloads.py).
 - Every implementation trains the same network on the same data from the same initial weights

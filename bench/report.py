@@ -73,7 +73,13 @@ def machine_info():
                                 text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
+    import scipy.linalg  # noqa: F401  (loads SciPy's OpenBLAS, fastnn's BLAS, if not yet)
+    import threadpoolctl
+
+    blas = sorted({f"{d['prefix']} {d.get('version')}: {d.get('architecture')}"
+                   for d in threadpoolctl.threadpool_info() if d["internal_api"] == "openblas"})
     return {"cpu": cpu, "avx512": " avx512f" in flags, "cores": os.cpu_count(),
+            "openblas": blas, "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
             "threads": threads.THREADS, "versions": versions, "fastnn_commit": commit,
             "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M")}
 
