@@ -29,7 +29,7 @@ BLOCK = 100  # calls per implementation before the next one takes over
 SETTLE_S = 0.25
 
 
-@numba.njit(fastmath=True, cache=False)
+@numba.njit(fastmath=True)
 def _sum(values):
     total = values.dtype.type(0)
     for i in range(values.size):

@@ -29,6 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from fastnn.tabular.scores import regression_scores
+
 from . import quality_tables as tables
 from .quality_methods import ONE_THREAD
 
@@ -48,18 +50,24 @@ def search_outputs(name, seed, budget):
                     {"sep": None, "sample_weight": None, "class_weight": None})
     search.run(train)
     frame, base, task = search.frame, search.base, search.task
-    record = {"task": task, "trials": []}
-    for trial in search.ranked():
+    ranked = search.ranked()
+    # every trial shares the seed, hence the preprocessing, the target's encoding and the folds
+    target = ranked[0].model.target_encoder
+    codes = None if task == "regression" else target.codes(frame[search.name])
+    if base.cross_fit > 1:  # the folds TabularModel.fit drew: the same seed gives the same ones
+        parts = [val for _, val in fitting.cross_folds(len(frame), base.cross_fit, seed, codes)]
+    else:
+        parts = [fitting.holdout(len(frame), base.val_split, seed, codes)[1]]
+    rows = np.concatenate(parts)
+    if task == "regression":
+        y_val, y_test = (target.encode(frame[search.name].iloc[rows]),
+                         target.encode(test[table.target]))
+    else:
+        y_val, y_test = codes[rows], target.codes(test[table.target])
+    record = {"task": task, "y_val": y_val.tolist(), "y_test": y_test.tolist(), "trials": []}
+    for trial in ranked:
         model = trial.model
-        target = model.target_encoder
-        codes = None if task == "regression" else target.codes(frame[search.name])
-        if base.cross_fit > 1:  # the fit's folds: the same seed gives the same ones
-            parts = [val for _, val in fitting.cross_folds(len(frame), base.cross_fit, seed,
-                                                           codes)]
-        else:
-            parts = [fitting.holdout(len(frame), base.val_split, seed, codes)[1]]
         networks = _networks(model.network)
-        rows = np.concatenate(parts)
         val = np.concatenate([net.predict(model.features.transform(frame.iloc[part],
                                                                    base.dtype)[0])
                               for net, part in zip(networks, parts)])
@@ -68,12 +76,6 @@ def search_outputs(name, seed, budget):
             "networks": len(networks), "val": val.tolist(),
             "test": np.mean([net.predict(X_test).astype(np.float64) for net in networks],
                             axis=0).tolist()})
-        if task == "regression":
-            record["y_val"] = target.encode(frame[search.name].iloc[rows]).tolist()
-            record["y_test"] = target.encode(test[table.target]).tolist()
-        else:
-            record["y_val"], record["y_test"] = codes[rows].tolist(), \
-                target.codes(test[table.target]).tolist()
     return record
 
 
@@ -91,7 +93,7 @@ def loss(task, outputs, y):
 def score(task, outputs, y):
     """Accuracy, or R2 (of the standardised values: the same as of the target's)."""
     if task == "regression":
-        return float(1 - np.sum((outputs[:, 0] - y) ** 2) / np.sum((y - y.mean()) ** 2))
+        return regression_scores(outputs[:, 0], y)["r2"]
     predicted = outputs[:, 0] > 0.5 if task == "binary" else np.argmax(outputs, axis=1)
     return float(np.mean(predicted == y))
 

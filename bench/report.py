@@ -73,8 +73,11 @@ def machine_info():
                                 text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
-    import scipy.linalg  # noqa: F401  (loads SciPy's OpenBLAS, fastnn's BLAS, if not yet)
     import threadpoolctl
+
+    from fastnn import scipy_blas
+
+    scipy_blas.load()  # SciPy's OpenBLAS, the one fastnn's products call, listed below
 
     blas = sorted({f"{d['prefix']} {d.get('version')}: {d.get('architecture')}"
                    for d in threadpoolctl.threadpool_info() if d["internal_api"] == "openblas"})

@@ -5,7 +5,6 @@ The real study is run by hand (docs/defaults.md)."""
 import json
 
 import numpy as np
-
 import pytest
 
 pytest.importorskip("sklearn")
