@@ -22,7 +22,7 @@ from fastnn.kernels import optimizers as opt_kernels
 @numba.njit
 def _forward(repeats, net, x, seed):
     for step in range(repeats):
-        network.forward(net, x, True, seed, step)
+        network.forward(net, x, True, seed, step, 0)
 
 
 @numba.njit
@@ -37,7 +37,7 @@ def _loss(repeats, code, out, y, grad, param, fused):
 @numba.njit
 def _backward(repeats, net, x, fused, seed):
     for step in range(repeats):
-        network.backward(net, x, fused, seed, step)
+        network.backward(net, x, fused, seed, step, 0)
 
 
 @numba.njit

@@ -3,19 +3,25 @@
     set_num_threads(None)    the default: the BLAS as configured (OPENBLAS_NUM_THREADS,
                              threadpoolctl, or one thread per core); bit-reproducible
     set_num_threads(n)       n threads in every compiled call, restored after each call
-    set_num_threads("auto")  per compiled chunk, one thread or as configured, whichever has been
-                             measured faster for that product shape (``ChunkThreads``); not
-                             bit-reproducible once products are large enough to be split
+    set_num_threads("rows")  fit splits each batch's rows between as many threads as the BLAS
+                             is configured for, every product on one BLAS thread
+                             (fastnn/row_split.py); bit-reproducible at a fixed count. A fit
+                             that cannot be split (BatchNorm, small batches, gradient
+                             diagnostics) runs as with None
+    set_num_threads("auto")  per compiled chunk, one thread, as configured, or (where a fit can
+                             be split) its rows split, whichever has been measured fastest for
+                             that product shape (``ChunkThreads``); not bit-reproducible once
+                             products are large enough to be split
 
-FASTNN_NUM_THREADS (a count or ``auto``) sets the initial value. The BLAS's thread count is one
-setting for the whole process, so calls from several Python threads share it (``_limited``):
-while any call runs with a limit, a call that needs another limit waits, and the last call to
-finish restores the setting it found. At a fixed count, concurrent calls therefore give the
-same bits as the same calls made one after another, and the process's setting is the same
-after them as before. docs/engine.md says why the default is what it is, and what was measured.
-Predictions (predict, evaluate) run every product on one BLAS thread and share their rows among
-threads instead: the count set here, or the configured count for None and "auto"
-(fastnn/inference.py).
+FASTNN_NUM_THREADS (a count, ``rows`` or ``auto``) sets the initial value. The BLAS's thread
+count is one setting for the whole process, so calls from several Python threads share it
+(``_limited``): while any call runs with a limit, a call that needs another limit waits, and
+the last call to finish restores the setting it found. At a fixed count, concurrent calls
+therefore give the same bits as the same calls made one after another, and the process's
+setting is the same after them as before. docs/engine.md says why the default is what it is,
+and what was measured. Predictions (predict, evaluate) run every product on one BLAS thread and
+share their rows among threads instead: the count set here, or the configured count for None,
+"rows" and "auto" (fastnn/inference.py).
 """
 
 import contextlib
@@ -36,30 +42,32 @@ EXPLORE_FIRST = 2
 EXPLORE_MAX = 64
 
 AUTO = "auto"
-_setting = None  # None: the BLAS as configured; a count; or AUTO (measured per chunk)
+ROWS = "rows"
+_setting = None  # None: the BLAS as configured; a count; ROWS; or AUTO (measured per chunk)
 _controller = None
-_choices = {}  # (rows, k, n, configured threads) -> ThreadChoice
+_choices = {}  # (rows, k, n, configured threads, splits) -> ThreadChoice
 
 
 def _parse(value):
-    if value is None or value == AUTO:
+    if value is None or value == AUTO or value == ROWS:
         return value
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"the number of threads must be a positive integer, None or 'auto', "
-                         f"got {value!r}")
+        raise ValueError(f"the number of threads must be a positive integer, None, 'rows' or "
+                         f"'auto', got {value!r}")
     return value
 
 
 def set_num_threads(n):
     """Use ``n`` BLAS threads in fastnn's calls; None: the BLAS as configured (the default);
-    "auto": one thread or as configured, whichever is measured faster per chunk (not
+    "rows": split each training batch's rows between the configured threads; "auto": one
+    thread, as configured or rows split, whichever is measured fastest per chunk (not
     bit-reproducible across runs, see above)."""
     global _setting
     _setting = _parse(n)
 
 
 def get_num_threads():
-    """The setting: a thread count, None (as configured) or "auto"."""
+    """The setting: a thread count, None (as configured), "rows" or "auto"."""
     return _setting
 
 
@@ -180,18 +188,20 @@ def limited(count):
 
 
 class ThreadChoice:
-    """For one product shape: the seconds per batch of each setting (1 thread, or None: as
-    configured; a running average for the setting in use, the latest try for the other) and
-    when to try the other again."""
+    """For one product shape: the seconds per batch of each setting among ``candidates`` (a
+    running average for the setting in use, the latest try for the others), which is fastest,
+    and when to try another again. The first candidate is used first."""
 
-    def __init__(self, first):
-        self.best = first
+    def __init__(self, candidates):
+        self.candidates = tuple(candidates)
+        self.best = self.candidates[0]
         self.seconds = {}
-        self.wait = 1  # the second chunk tries the other setting: both measured at once
+        self.wait = 1  # the second chunk tries another setting: all measured early
         self.since = 0
+        self.turn = 0
 
-    def other(self):
-        return None if self.best == 1 else 1
+    def others(self):
+        return [c for c in self.candidates if c != self.best]
 
     def next(self):
         """The setting for the next chunk."""
@@ -200,65 +210,84 @@ class ThreadChoice:
         self.since += 1
         if self.since >= self.wait:
             self.since = 0
-            return self.other()
+            untried = [c for c in self.others() if c not in self.seconds]
+            if untried:
+                return untried[0]
+            others = self.others()
+            self.turn = (self.turn + 1) % len(others)
+            return others[self.turn]
         return self.best
 
     def record(self, setting, per_batch):
         """A chunk ran on ``setting`` at ``per_batch`` seconds per batch."""
-        other = self.other()
         if setting == self.best:
             old = self.seconds.get(setting)
             self.seconds[setting] = per_batch if old is None else 0.5 * (old + per_batch)
-            if other in self.seconds and self.seconds[setting] > self.seconds[other]:
-                self.best, self.wait, self.since = other, EXPLORE_FIRST, 0
+            fastest = min(self.seconds, key=self.seconds.get)
+            if fastest != self.best:
+                self.best, self.wait, self.since = fastest, EXPLORE_FIRST, 0
             return
         self.seconds[setting] = per_batch
         if per_batch < self.seconds[self.best]:
             self.best, self.wait, self.since = setting, EXPLORE_FIRST, 0
-        else:
+        elif all(c in self.seconds for c in self.candidates):
             self.wait = min(2 * self.wait, EXPLORE_MAX)
 
 
 class ChunkThreads:
-    """The thread setting of each compiled chunk of one fit: ``with chooser.chunk(batches):``
-    around each call (see the module's docstring)."""
+    """The thread setting of each compiled chunk of one fit: ``with chooser.chunk(batches) as
+    parts:`` around each call, ``parts`` the number of parts to split each batch's rows in (1:
+    none). ``can_split(parts)`` says whether the fit can be split in ``parts`` (see the
+    module's docstring)."""
 
-    def __init__(self, model, rows):
+    def __init__(self, model, rows, can_split=lambda parts: False):
         self.rows = rows
         self.k, self.n = largest_product(model.plan)
+        self.can_split = can_split
 
+    @contextlib.contextmanager
     def chunk(self, batches):
-        """A context that runs the body (one compiled call over ``batches`` batches, > 0) on
-        the chosen setting and records its time per batch."""
+        """Run the body (one compiled call over ``batches`` batches, > 0) on the chosen setting,
+        and record its time per batch where the setting was chosen by measurement."""
         if _setting is None:
-            return _AS_CONFIGURED
-        if _setting != AUTO:
-            return _limited(_setting)
-        configured = configured_threads() if self.rows * self.k * self.n > BLAS_SPLIT else 1
-        if configured <= 1:
-            return _AS_CONFIGURED
-        return self._chosen(batches, configured)
+            yield 1
+        elif _setting == ROWS:
+            parts = configured_threads()
+            if parts > 1 and self.can_split(parts):
+                with _limited(1):
+                    yield parts
+            else:
+                yield 1
+        elif _setting != AUTO:
+            with _limited(_setting):
+                yield 1
+        else:
+            configured = configured_threads() if self.rows * self.k * self.n > BLAS_SPLIT else 1
+            if configured <= 1:
+                yield 1
+            else:
+                with self._chosen(batches, configured) as parts:
+                    yield parts
 
     @contextlib.contextmanager
     def _chosen(self, batches, configured):
-        key = (self.rows, self.k, self.n, configured)
+        splits = self.can_split(configured)
+        key = (self.rows, self.k, self.n, configured, splits)
         choice = _choices.get(key)
         if choice is None:
-            choice = _choices[key] = ThreadChoice(1 if free_cores() < configured else None)
+            candidates = [1, None] if free_cores() < configured else [None, 1]
+            choice = _choices[key] = ThreadChoice(candidates + ([ROWS] if splits else []))
         setting = choice.next()
         start = time.perf_counter()
-        with _limited(setting):
-            yield
+        with _limited(1 if setting == ROWS else setting):
+            yield configured if setting == ROWS else 1
         choice.record(setting, (time.perf_counter() - start) / batches)
-
-
-_AS_CONFIGURED = contextlib.nullcontext()  # a chunk that leaves the BLAS threads as they are
 
 
 _env = os.environ.get("FASTNN_NUM_THREADS")
 if _env:
     try:
-        set_num_threads(_env if _env == AUTO else int(_env))
+        set_num_threads(_env if _env in (AUTO, ROWS) else int(_env))
     except ValueError:
-        raise ValueError(f"FASTNN_NUM_THREADS must be a positive integer or 'auto', "
+        raise ValueError(f"FASTNN_NUM_THREADS must be a positive integer, 'rows' or 'auto', "
                          f"got {_env!r}") from None

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import diagnostics as diagnostics_mod
 from . import metrics as metrics_mod
-from . import threads
+from . import row_split, threads
 from .kernels import losses as loss_kernels
 from .kernels import training as train_kernels
 from .kernel_scope import model_kernel_kinds
@@ -119,7 +119,10 @@ class CpuTrainer(EpochTrainer):
         self.monitor = diagnostics_mod.monitor_arrays(model, monitor_layers)
         self.run = train_kernels.RunState(self.state.mask_seed, self.state.counters, self.stats,
                                           self.monitor)
-        self.blas_threads = threads.ChunkThreads(model, self.batch_size)
+        self.blas_threads = threads.ChunkThreads(
+            model, self.batch_size,
+            lambda parts: row_split.splits(model, self.batch_size, parts, monitor_layers))
+        self.row_splits = {}  # parts -> RowSplit, made at the first chunk split in that many
 
     def layer_values(self):
         return diagnostics_mod.epoch_layer_values(self.model, self.monitor)
@@ -129,18 +132,31 @@ class CpuTrainer(EpochTrainer):
         diagnostics_mod.reset_monitor(self.monitor)
 
     def run_chunk(self, order, first, stop):
-        with self.blas_threads.chunk(stop - first):
+        with self.blas_threads.chunk(stop - first) as parts:
+            if parts > 1:
+                return self.run_split(order, first, stop, parts)
             return self.run_batches(order, first, stop)
 
-    def run_batches(self, order, first, stop):
+    def optimizer_settings(self):
         m = self.model
         # Read at every call: a callback may have changed the rate between epochs.
-        optimizer = train_kernels.OptimizerSettings(
+        return train_kernels.OptimizerSettings(
             m.optimizer.code, m.optimizer.hyper(), self.state.optimizer_state, self.clip_norm,
             self.clip_value)
+
+    def run_batches(self, order, first, stop):
         return train_kernels.train_batches(
-            self.data._replace(order=order), first, stop, self.network, self.loss, optimizer,
-            m.optimizer.schedule_settings(self.n_batches), self.run)
+            self.data._replace(order=order), first, stop, self.network, self.loss,
+            self.optimizer_settings(), self.model.optimizer.schedule_settings(self.n_batches),
+            self.run)
+
+    def run_split(self, order, first, stop, parts):
+        """``run_batches`` with each batch's rows split in ``parts`` (fastnn/row_split.py)."""
+        split = self.row_splits.get(parts)
+        if split is None:
+            split = self.row_splits[parts] = row_split.RowSplit(self, parts)
+        return split.run(order, first, stop, self.optimizer_settings(),
+                         self.model.optimizer.schedule_settings(self.n_batches))
 
 
 class ModelSnapshot:

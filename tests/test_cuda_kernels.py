@@ -285,7 +285,7 @@ def test_dropout_masks_are_the_cpus(rate, rng):
     src = rng.normal(size=(capacity, cols)).astype(np.float32)
     key = k_random.stream_key(np.uint64(42), 3, 2)
     expected = np.full((capacity, cols), 5.0, dtype=np.float32)
-    k_dropout.dropout_apply(src[:rows], expected[:rows], rate, key)
+    k_dropout.dropout_apply(src[:rows], expected[:rows], rate, key, 0)
     dst = cuda.to_device(np.full((capacity, cols), 5.0, dtype=np.float32))
     cu_dropout.dropout_apply(cuda.to_device(src), dst, rows, rate, key)
     got = dst.copy_to_host()

@@ -59,15 +59,27 @@ CHOICES = [
 @pytest.mark.parametrize("case, first, runs, best, following",
                          CHOICES, ids=[c[0] for c in CHOICES])
 def test_thread_choice(case, first, runs, best, following):
-    choice = threads.ThreadChoice(first)
+    choice = threads.ThreadChoice((first, None if first == 1 else 1))
     for setting, seconds in runs:
         choice.record(setting, seconds)
     assert choice.best == best
     assert choice.next() == following
 
 
+def test_every_candidate_is_tried_early_and_the_fastest_kept():
+    choice = threads.ThreadChoice((1, None, threads.ROWS))
+    speed = {1: 3.0, None: 2.0, threads.ROWS: 1.0}
+    tried = []
+    for chunk in range(12):
+        setting = choice.next()
+        tried.append(setting)
+        choice.record(setting, speed[setting])
+    assert tried[:4] == [1, None, None, threads.ROWS]
+    assert choice.best == threads.ROWS and tried[-1] == threads.ROWS
+
+
 def test_tries_of_a_slower_setting_get_rarer():
-    choice = threads.ThreadChoice(1)
+    choice = threads.ThreadChoice((1, None))
     tried = []
     for chunk in range(60):
         setting = choice.next()
@@ -83,8 +95,9 @@ def test_fit_times_its_chunks_and_learns_per_shape(rng, policy):
     policy.setattr(threads, "free_cores", lambda: 1)  # first chunk on one thread
     fit(rng, 300, rows=8192 * 6)  # 256 x 64 x 300 multiply-adds: BLAS would split them
     assert policy.used[0] == 1 and None in policy.used  # the other setting was tried
-    assert list(threads._choices) == [(256, 64, 300, 2)]
-    assert set(threads._choices[(256, 64, 300, 2)].seconds) == {1, None}
+    # the key: the batch, the largest product, the configured threads, whether rows split
+    assert list(threads._choices) == [(256, 64, 300, 2, True)]
+    assert {1, None} <= set(threads._choices[(256, 64, 300, 2, True)].seconds)
     assert blas_thread_counts() == before
 
 

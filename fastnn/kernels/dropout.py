@@ -15,14 +15,14 @@ from .table import formula
 
 
 @formula
-def dropout_apply(src, dst, rate, key):
+def dropout_apply(src, dst, rate, key, first_row):
     """dst = src * m / (1 - rate) with the mask m of stream ``key``; forward (src = x) and
-    backward (src = dL/dy) alike."""
+    backward (src = dL/dy) alike. Row i of ``src`` is row ``first_row + i`` of the batch."""
     rows, cols = src.shape
     threshold = keep_threshold(rate)
     scale = 1.0 / (1.0 - rate)
     for i in range(rows):
-        base = i * cols
+        base = (first_row + i) * cols
         for j in range(cols):
             if keeps(key, base + j, threshold):
                 dst[i, j] = src[i, j] * scale

@@ -209,6 +209,15 @@ _loss_cases = switch([(code, _loss_loop(entry)) for code, entry in enumerate(LOS
 PER_ROW = tuple(entry.per_row for entry in LOSSES)
 
 
+@formula
+def share_of_batch_loss(code, out, y, weights, grad, param, fused, batch_weight, kinds):
+    """For some of a batch's rows, whose whole batch's weights sum to ``batch_weight``: their
+    share of the batch's weighted mean loss, and their rows of its gradient into ``grad``
+    (the shares of a batch's parts add up to ``loss_and_gradient`` of the whole batch)."""
+    scale = mean_scale(batch_weight, out.shape[1], PER_ROW[code])
+    return _loss_cases(kinds, code, out, y, weights, grad, param, fused, scale)
+
+
 @kernel
 def loss_and_gradient(code, out, y, weights, grad, param, fused, kinds=None):
     """The weighted mean loss of ``out`` against ``y`` (``weights`` one per row, or empty for

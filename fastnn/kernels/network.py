@@ -94,15 +94,16 @@ def copy_into(src, dst):
 
 
 # ----------------------------------------------------------------------- forward, per kind
-# Each case runs op i of its kind; ``inp`` is op i-1's output (the batch for op 0).
-def _dense_forward(network, i, inp, out, rows, training, seed, step):
+# Each case runs op i of its kind; ``inp`` is op i-1's output (the batch for op 0), whose row
+# r is the batch's row ``first_row + r``.
+def _dense_forward(network, i, inp, out, rows, training, seed, step, first_row):
     ops = network.ops
     dense_forward(inp, network.params, ops[i, OPS.p_off], ops[i, OPS.n_in], ops[i, OPS.n_out],
                   ops[i, OPS.act], network.opf[i, OPF.alpha], out,
                   input_view(network.acts, ops, i, rows, out), network.kinds)
 
 
-def _activation_forward(network, i, inp, out, rows, training, seed, step):
+def _activation_forward(network, i, inp, out, rows, training, seed, step, first_row):
     ops = network.ops
     zero_bias = scratch_view(network.acts, ops, i, ops[i, OPS.n_out])
     zero_bias[:] = 0.0
@@ -111,15 +112,15 @@ def _activation_forward(network, i, inp, out, rows, training, seed, step):
              input_view(network.acts, ops, i, rows, out), network.kinds)
 
 
-def _dropout_forward(network, i, inp, out, rows, training, seed, step):
+def _dropout_forward(network, i, inp, out, rows, training, seed, step, first_row):
     rate = network.opf[i, OPF.rate]
     if training and rate > 0.0:
-        dropout_apply(inp, out, rate, stream_key(seed, step, i))
+        dropout_apply(inp, out, rate, stream_key(seed, step, i), first_row)
     else:
         copy_into(inp, out)
 
 
-def _batchnorm_forward(network, i, inp, out, rows, training, seed, step):
+def _batchnorm_forward(network, i, inp, out, rows, training, seed, step, first_row):
     ops = network.ops
     batchnorm_forward(inp, network.params, ops[i, OPS.p_off], ops[i, OPS.flags], network.state,
                       ops[i, OPS.s_off], network.opf[i, OPF.epsilon], training,
@@ -127,12 +128,12 @@ def _batchnorm_forward(network, i, inp, out, rows, training, seed, step):
                       out)
 
 
-def _prelu_forward(network, i, inp, out, rows, training, seed, step):
+def _prelu_forward(network, i, inp, out, rows, training, seed, step, first_row):
     p_off, n_out = network.ops[i, OPS.p_off], network.ops[i, OPS.n_out]
     prelu_forward(inp, network.params[p_off:p_off + n_out], out)
 
 
-def _maxout_forward(network, i, inp, out, rows, training, seed, step):
+def _maxout_forward(network, i, inp, out, rows, training, seed, step, first_row):
     ops = network.ops
     n_out, pieces = ops[i, OPS.n_out], ops[i, OPS.pieces]
     z = rows_view(network.acts, ops[i, OPS.w_off], rows, n_out * pieces)
@@ -148,7 +149,8 @@ _forward_cases = switch([(DENSE, _dense_forward), (ACTIVATION, _activation_forwa
 # ----------------------------------------------------------------------- backward, per kind
 # Each case back-propagates op i of its kind: ``d_out`` holds dL/d(output of op i) (dL/dz when
 # ``fused``); it writes the op's gradients and, when ``need_dx``, dL/d(inp) into ``d_in``.
-def _dense_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step):
+def _dense_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step,
+                    first_row):
     ops = network.ops
     if not fused:
         activation_backward(ops[i, OPS.act], out, input_view(network.acts, ops, i, rows, out),
@@ -157,7 +159,8 @@ def _dense_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, see
                    ops[i, OPS.n_in], ops[i, OPS.n_out], d_in, need_dx)
 
 
-def _activation_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step):
+def _activation_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step,
+                         first_row):
     if need_dx:
         copy_into(d_out, d_in)
         if not fused:
@@ -166,16 +169,18 @@ def _activation_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused
                                 network.opf[i, OPF.alpha], network.kinds)
 
 
-def _dropout_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step):
+def _dropout_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step,
+                      first_row):
     if need_dx:
         rate = network.opf[i, OPF.rate]
         if rate > 0.0:
-            dropout_apply(d_out, d_in, rate, stream_key(seed, step, i))
+            dropout_apply(d_out, d_in, rate, stream_key(seed, step, i), first_row)
         else:
             copy_into(d_out, d_in)
 
 
-def _batchnorm_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step):
+def _batchnorm_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step,
+                        first_row):
     ops = network.ops
     n_out = ops[i, OPS.n_out]
     batchnorm_backward(inp, d_out, network.params, network.grads, ops[i, OPS.p_off],
@@ -184,13 +189,15 @@ def _batchnorm_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused,
                        scratch_view(network.deltas, ops, i, 2 * n_out), d_in, need_dx)
 
 
-def _prelu_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step):
+def _prelu_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step,
+                    first_row):
     p_off, n_out = network.ops[i, OPS.p_off], network.ops[i, OPS.n_out]
     prelu_backward(inp, d_out, network.params[p_off:p_off + n_out],
                    network.grads[p_off:p_off + n_out], d_in, need_dx)
 
 
-def _maxout_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step):
+def _maxout_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step,
+                     first_row):
     ops = network.ops
     n_out, pieces, w_off = ops[i, OPS.n_out], ops[i, OPS.pieces], ops[i, OPS.w_off]
     z = rows_view(network.acts, w_off, rows, n_out * pieces)
@@ -217,26 +224,27 @@ _update_state_cases = switch([(BATCHNORM, _batchnorm_update)], "layer")
 
 # ----------------------------------------------------------------------- the passes
 @formula
-def forward(network, x, training, seed, step):
+def forward(network, x, training, seed, step, first_row):
     """Run the network on the batch x: the last op's output is then its ``op_view`` of ``acts``.
-    ``training`` selects batch statistics and dropout; ``seed`` and ``step`` pick the masks.
-    Reads ops, opf, params, state and writes acts (not grads or deltas)."""
+    ``training`` selects batch statistics and dropout; ``seed`` and ``step`` pick the masks,
+    row i of x taking the masks of the batch's row ``first_row + i``. Reads ops, opf, params,
+    state and writes acts (not grads or deltas)."""
     ops = network.ops
     rows = x.shape[0]
     inp = x
     for i in range(ops.shape[0]):
         out = op_view(network.acts, ops, i, rows)
         _forward_cases(network.kinds, ops[i, OPS.kind], network, i, inp, out, rows, training,
-                       seed, step)
+                       seed, step, first_row)
         inp = out
 
 
 @formula
-def backward(network, x, fused_output, seed, step):
+def backward(network, x, fused_output, seed, step, first_row):
     """Back-propagate dL/d(output), already in the last op's slot of ``deltas``, to every
     parameter's gradient. With ``fused_output`` that slot already holds dL/dz of the last op
-    (the loss kernel folded in the output activation's derivative). ``seed`` and ``step`` must
-    be the forward's, so that dropout applies the same masks."""
+    (the loss kernel folded in the output activation's derivative). ``seed``, ``step`` and
+    ``first_row`` must be the forward's, so that dropout applies the same masks."""
     ops, acts, deltas = network.ops, network.acts, network.deltas
     rows = x.shape[0]
     last = ops.shape[0] - 1
@@ -247,7 +255,7 @@ def backward(network, x, fused_output, seed, step):
         inp = op_view(acts, ops, i - 1, rows) if need_dx else x
         d_in = op_view(deltas, ops, i - 1, rows) if need_dx else d_out
         _backward_cases(network.kinds, ops[i, OPS.kind], network, i, inp, out, d_in, d_out,
-                        rows, need_dx, fused_output and i == last, seed, step)
+                        rows, need_dx, fused_output and i == last, seed, step, first_row)
 
 
 @formula

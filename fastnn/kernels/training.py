@@ -136,7 +136,7 @@ def train_batches(data, first, stop, network, loss, optimizer, schedule, run):
         yb = data.y_batch[:rows]
         wb = data.w_batch[:rows] if weighted else data.w_batch[:0]
         t = counters[COUNT_UPDATES]
-        forward(network, xb, TRAINING, run.seed, t)
+        forward(network, xb, TRAINING, run.seed, t, 0)
         out = op_view(network.acts, ops, last, rows)
         d_out = op_view(network.deltas, ops, last, rows)
         batch_loss = loss_and_gradient(loss.code, out, yb, wb, d_out, loss.param, loss.fused,
@@ -144,7 +144,7 @@ def train_batches(data, first, stop, network, loss, optimizer, schedule, run):
         if not math.isfinite(batch_loss):
             stats[STAT_NONFINITE] = 1.0
             return b
-        backward(network, xb, loss.fused, run.seed, t)
+        backward(network, xb, loss.fused, run.seed, t, 0)
         update_state(network, rows)
         batch_loss += step_penalty(network, True)
         _monitor_gradients(kinds, monitoring, monitor, network, rows)
@@ -170,7 +170,7 @@ def predict_rows(x_all, network, chunk, out_all):
         end = min(start + chunk, n)
         rows = end - start
         xb = x_all[start:end]
-        forward(network, xb, INFERENCE, NO_SEED, np.int64(0))
+        forward(network, xb, INFERENCE, NO_SEED, np.int64(0), 0)
         out = op_view(network.acts, network.ops, network.ops.shape[0] - 1, rows)
         for i in range(rows):
             for j in range(width):
@@ -184,10 +184,10 @@ def batch_gradients(x, y, weights, network, loss, seed, step):
     ``grads``; returns that loss. Running statistics are left unchanged."""
     rows = x.shape[0]
     last = network.ops.shape[0] - 1
-    forward(network, x, TRAINING, seed, step)
+    forward(network, x, TRAINING, seed, step, 0)
     out = op_view(network.acts, network.ops, last, rows)
     d_out = op_view(network.deltas, network.ops, last, rows)
     value = loss_and_gradient(loss.code, out, y, weights, d_out, loss.param, loss.fused,
                               network.kinds)
-    backward(network, x, loss.fused, seed, step)
+    backward(network, x, loss.fused, seed, step, 0)
     return value + step_penalty(network, True)

@@ -1,0 +1,142 @@
+"""The training loop with each batch's rows split between threads: ``train_batches_part``.
+
+``parts`` threads each call ``train_batches_part`` on the same batches [first, stop), each with
+its own ``part``. Of a batch's rows [start, end) part p takes the contiguous rows
+
+    [start + rows p / parts, start + rows (p + 1) / parts)      (integer division)
+
+and runs forward, loss and backward on them with its own workspaces and gradient buffer, its
+rows taking the dropout masks they have in the whole batch. The loss of each part is its share
+of the whole batch's weighted mean (scaled by the batch's total weight, not its own), so the
+parts' gradients add up to the batch's gradient. Then, per batch, barriers
+(fastnn/kernels/sync.py):
+
+    1. every part has its gradient and loss share: each adds the batch loss up from the shares
+       (the same sum in every part, so all stop at the same batch when it is not finite), and
+       adds up the parts' gradients over its own slice of the parameters into ``grads``
+       (part p's slice: [n p / parts, n (p + 1) / parts) of the n parameters). With
+       ``own_update`` each part then updates its slice (clipping by value, schedule,
+       optimizer): ``optimizer.state`` is then the part's own copy of its slice's columns;
+       without, a second barrier, after which part 0 adds the weight penalty and makes the
+       whole update (clipping by global norm too; the whole optimizer state);
+    2. (or 3.) the parameters are updated: the next batch may start.
+
+So an update is the single-thread loop's (fastnn/kernels/training.py) up to the order of its
+sums, and at a fixed number of parts the same bits on every run. Each part counts the correct
+predictions and errors of its own rows into its own ``stats``; the caller adds them up.
+Networks with BatchNorm (whose batch statistics span all rows) and fits that record gradient
+diagnostics take the single-thread loop instead (fastnn/row_split.py decides).
+
+    SplitShared(sync, losses, grads, part_grads)
+        ``sync`` int64 (SYNC_SLOTS,): the barrier count (zero at the call); ``losses`` float64
+        (parts,) each part's share of the batch loss; ``grads`` the model's gradient buffer,
+        which is part 0's own and receives the sum; ``part_grads`` (parts - 1, n_params) the
+        other parts' gradients
+"""
+
+import math
+from collections import namedtuple
+
+from ._jit import kernel
+from .losses import count_correct, share_of_batch_loss
+from .network import backward, forward, op_view
+from .optimizers import apply_update
+from .regularization import step_penalty
+from .sync import SYNC_ARRIVED, arrive
+from .table import formula
+from .training import (COUNT_UPDATES, STAT_BATCHES, STAT_CORRECT, STAT_LOSS, STAT_LR,
+                       STAT_NONFINITE, STAT_WEIGHT, TRAINING, accumulate_errors, gather_rows,
+                       gather_weights)
+
+SYNC_SLOTS = SYNC_ARRIVED + 1
+
+SplitShared = namedtuple("SplitShared", "sync losses grads part_grads")
+
+
+@formula
+def part_rows(start, rows, part, parts):
+    """The rows [lo, hi) of a batch [start, start + rows) that ``part`` of ``parts`` takes."""
+    return start + rows * part // parts, start + rows * (part + 1) // parts
+
+
+@kernel(nogil=True)
+def train_batches_part(data, first, stop, network, loss, optimizer, schedule, run, part,
+                       parts, shared, first_update, own_update):
+    """Part ``part`` of ``parts`` of batches [first, stop) (see above); ``first_update`` is the
+    number of updates made before batch ``first``; ``own_update``: each part updates its own
+    slice (see above). Returns what ``train_batches`` returns: ``stop``, or the batch whose loss
+    was not finite (its update skipped; part 0 sets stats[STAT_NONFINITE])."""
+    n = data.order.shape[0]
+    ops = network.ops
+    last = ops.shape[0] - 1
+    stats = run.stats
+    kinds = network.kinds
+    weighted = data.weights.shape[0] > 0
+    size = shared.grads.shape[0]
+    own_lo, own_hi = size * part // parts, size * (part + 1) // parts
+    crossing = 0
+    for b in range(first, stop):
+        start = b * data.batch_size
+        end = min(start + data.batch_size, n)
+        rows = end - start
+        lo, hi = part_rows(start, rows, part, parts)
+        count = hi - lo
+        t = first_update + (b - first)
+        lr = 0.0
+        batch_weight = float(rows)
+        if weighted:
+            batch_weight = 0.0
+            for r in range(start, end):
+                batch_weight += data.weights[data.order[r]]
+        xb = data.x_batch[:count]
+        yb = data.y_batch[:count]
+        wb = data.w_batch[:count] if weighted else data.w_batch[:0]
+        out = op_view(network.acts, ops, last, count)
+        if count > 0:
+            gather_rows(data.x, data.order, lo, hi, data.x_batch)
+            gather_rows(data.y, data.order, lo, hi, data.y_batch)
+            gather_weights(data.weights, data.order, lo, hi, data.w_batch)
+            forward(network, xb, TRAINING, run.seed, t, lo - start)
+            d_out = op_view(network.deltas, ops, last, count)
+            shared.losses[part] = share_of_batch_loss(loss.code, out, yb, wb, d_out, loss.param,
+                                                      loss.fused, batch_weight, kinds)
+            backward(network, xb, loss.fused, run.seed, t, lo - start)
+        else:
+            shared.losses[part] = 0.0
+            network.grads[:] = 0.0
+        crossing += 1
+        arrive(shared.sync, parts, crossing)
+        batch_loss = 0.0
+        for q in range(parts):
+            batch_loss += shared.losses[q]
+        if not math.isfinite(batch_loss):
+            if part == 0:
+                stats[STAT_NONFINITE] = 1.0
+            return b
+        own_grads = shared.grads[own_lo:own_hi]
+        for q in range(parts - 1):
+            other = shared.part_grads[q][own_lo:own_hi]
+            for i in range(own_grads.shape[0]):
+                own_grads[i] += other[i]
+        if count > 0:
+            stats[STAT_CORRECT] += count_correct(loss.accuracy_rule, out, yb, wb,
+                                                 loss.threshold)
+            accumulate_errors(out, yb, wb, stats)
+        if own_update:
+            lr = apply_update(optimizer, schedule, network.params[own_lo:own_hi], own_grads, t,
+                              kinds)
+        else:
+            crossing += 1
+            arrive(shared.sync, parts, crossing)
+            if part == 0:
+                batch_loss += step_penalty(network, True)
+                lr = apply_update(optimizer, schedule, network.params, network.grads, t, kinds)
+        if part == 0:
+            run.counters[COUNT_UPDATES] = t + 1
+            stats[STAT_LOSS] += batch_loss * batch_weight
+            stats[STAT_WEIGHT] += batch_weight
+            stats[STAT_LR] = lr
+            stats[STAT_BATCHES] += 1.0
+        crossing += 1
+        arrive(shared.sync, parts, crossing)
+    return stop

@@ -1,0 +1,103 @@
+"""Training steps with each batch's rows split between threads (fastnn/kernels/row_split.py).
+
+``RowSplit(trainer, parts)`` holds what the parts do not share: per part a workspace sized for
+its share of a batch, batch buffers, statistics, and (for parts 1 and up) a gradient buffer.
+``run(...)`` trains batches [first, stop) with ``parts`` threads: parts 1 and up in threads
+started for the call, part 0 in the calling thread; the compiled loop releases the GIL, and
+every BLAS product in it runs on one thread (the caller holds the BLAS at one thread). The
+other parts' counts of correct predictions and errors are added into the trainer's
+statistics afterwards (part 0 keeps the rest in them).
+
+``splits(model, batch_size, parts)`` says whether a fit can take this path: a network without
+BatchNorm (its batch statistics span the whole batch), a batch of at least MIN_PART_ROWS rows
+per part, and no gradient diagnostics recorded.
+"""
+
+import threading
+
+import numpy as np
+
+from .kernels import training as train_kernels
+from .kernels.network import BATCHNORM, OPF, OPS, Network
+from .kernels.row_split import SYNC_SLOTS, SplitShared, train_batches_part
+
+# The fewest rows of a batch each part must get for the batch to be split.
+MIN_PART_ROWS = 8
+# The statistics each part counts over its own rows (the rest are part 0's, per batch).
+ROW_STATS = [train_kernels.STAT_CORRECT, train_kernels.STAT_ABS_ERR, train_kernels.STAT_SQ_ERR]
+
+
+def splits(model, batch_size, parts, monitoring=False):
+    """True when a fit of ``model`` in batches of ``batch_size`` can be split in ``parts``."""
+    if parts < 2 or monitoring or batch_size < MIN_PART_ROWS * parts:
+        return False
+    ops, _, _ = model.plan.tables(1)
+    return not np.any(ops[:, OPS.kind] == BATCHNORM)
+
+
+def own_slice(size, part, parts):
+    """The slice of ``size`` parameters that ``part`` sums and updates (as the kernel does)."""
+    return slice(size * part // parts, size * (part + 1) // parts)
+
+
+class RowSplit:
+    """The per-part buffers of one fit (a ``CpuTrainer``) split in ``parts``."""
+
+    def __init__(self, trainer, parts):
+        model, network, data = trainer.model, trainer.network, trainer.data
+        self.trainer, self.parts = trainer, parts
+        rows = -(-trainer.batch_size // parts)
+        ops, opf, workspace = model.plan.tables(rows)
+        dtype = model.dtype
+        self.part_grads = np.zeros((parts - 1, model.params.size), dtype=dtype)
+        self.shared = SplitShared(np.zeros(SYNC_SLOTS, dtype=np.int64),
+                                  np.zeros(parts), model.grads, self.part_grads)
+        self.networks = [
+            Network(ops, opf, model.params, model.grads if p == 0 else self.part_grads[p - 1],
+                    model.state, np.empty(workspace, dtype=dtype),
+                    np.empty(workspace, dtype=dtype), network.kinds)
+            for p in range(parts)]
+        self.data = [data._replace(x_batch=np.empty((rows, data.x.shape[1]), dtype=dtype),
+                                   y_batch=np.empty((rows, data.y.shape[1]), dtype=dtype),
+                                   w_batch=np.empty(rows if data.weights.size else 0))
+                     for _ in range(parts)]
+        self.stats = np.zeros((parts - 1, train_kernels.N_STATS))  # parts 1 and up
+        self.penalised = bool(np.any((opf[:, OPF.l1] != 0.0) | (opf[:, OPF.l2] != 0.0)))
+
+    def run(self, order, first, stop, optimizer, schedule):
+        """Train batches [first, stop) of ``order`` with the OptimizerSettings ``optimizer``;
+        returns the batch reached (as ``train_batches``)."""
+        trainer = self.trainer
+        first_update = int(trainer.run.counters[train_kernels.COUNT_UPDATES])
+        self.shared.sync[:] = 0
+        self.stats[:] = 0.0
+        reached = [stop] * self.parts
+        # Each part updates its own slice when no step needs all the gradients at once.
+        own_update = optimizer.clip_norm == 0.0 and not self.penalised
+        size = trainer.model.params.size
+        slices = [own_slice(size, p, self.parts) for p in range(self.parts)]
+        if own_update:
+            settings = [optimizer._replace(state=np.ascontiguousarray(optimizer.state[:, s]))
+                        for s in slices]
+        else:
+            settings = [optimizer] * self.parts
+
+        def part(p):
+            run = trainer.run if p == 0 else trainer.run._replace(stats=self.stats[p - 1])
+            reached[p] = train_batches_part(
+                self.data[p]._replace(order=order), first, stop, self.networks[p],
+                trainer.loss, settings[p], schedule, run, p, self.parts, self.shared,
+                first_update, own_update)
+
+        others = [threading.Thread(target=part, args=(p,), daemon=True)
+                  for p in range(1, self.parts)]
+        for thread in others:
+            thread.start()
+        part(0)
+        for thread in others:
+            thread.join()
+        if own_update:
+            for s, own in zip(slices, settings):
+                optimizer.state[:, s] = own.state
+        trainer.stats[ROW_STATS] += self.stats[:, ROW_STATS].sum(axis=0)
+        return reached[0]
