@@ -8,9 +8,8 @@ every BLAS product in it runs on one thread (the caller holds the BLAS at one th
 other parts' counts of correct predictions and errors are added into the trainer's
 statistics afterwards (part 0 keeps the rest in them).
 
-``splits(model, batch_size, parts)`` says whether a fit can take this path: a network without
-BatchNorm (its batch statistics span the whole batch), a batch of at least MIN_PART_ROWS rows
-per part, and no gradient diagnostics recorded.
+``splits(batch_size, parts)`` says whether a fit can take this path: a batch of at least
+MIN_PART_ROWS rows per part, and no gradient diagnostics recorded.
 """
 
 import threading
@@ -19,7 +18,7 @@ import numpy as np
 
 from .kernels import training as train_kernels
 from .kernels.network import BATCHNORM, OPF, OPS, Network
-from .kernels.row_split import SYNC_SLOTS, SplitShared, train_batches_part
+from .kernels.row_split import SplitShared, sync_slots, train_batches_part
 
 # The fewest rows of a batch each part must get for the batch to be split.
 MIN_PART_ROWS = 8
@@ -27,12 +26,9 @@ MIN_PART_ROWS = 8
 ROW_STATS = [train_kernels.STAT_CORRECT, train_kernels.STAT_ABS_ERR, train_kernels.STAT_SQ_ERR]
 
 
-def splits(model, batch_size, parts, monitoring=False):
-    """True when a fit of ``model`` in batches of ``batch_size`` can be split in ``parts``."""
-    if parts < 2 or monitoring or batch_size < MIN_PART_ROWS * parts:
-        return False
-    ops, _, _ = model.plan.tables(1)
-    return not np.any(ops[:, OPS.kind] == BATCHNORM)
+def splits(batch_size, parts, monitoring=False):
+    """True when a fit in batches of ``batch_size`` can be split in ``parts``."""
+    return parts >= 2 and not monitoring and batch_size >= MIN_PART_ROWS * parts
 
 
 def own_slice(size, part, parts):
@@ -50,8 +46,10 @@ class RowSplit:
         ops, opf, workspace = model.plan.tables(rows)
         dtype = model.dtype
         self.part_grads = np.zeros((parts - 1, model.params.size), dtype=dtype)
-        self.shared = SplitShared(np.zeros(SYNC_SLOTS, dtype=np.int64),
-                                  np.zeros(parts), model.grads, self.part_grads)
+        batchnorm = ops[:, OPS.kind] == BATCHNORM
+        width = 2 * int(ops[batchnorm, OPS.n_out].max(initial=0))
+        self.shared = SplitShared(np.zeros(sync_slots(parts), dtype=np.int64), np.zeros(parts),
+                                  model.grads, self.part_grads, np.zeros((2, parts, width)))
         self.networks = [
             Network(ops, opf, model.params, model.grads if p == 0 else self.part_grads[p - 1],
                     model.state, np.empty(workspace, dtype=dtype),

@@ -121,7 +121,7 @@ class CpuTrainer(EpochTrainer):
                                           self.monitor)
         self.blas_threads = threads.ChunkThreads(
             model, self.batch_size,
-            lambda parts: row_split.splits(model, self.batch_size, parts, monitor_layers))
+            lambda parts: row_split.splits(self.batch_size, parts, monitor_layers))
         self.row_splits = {}  # parts -> RowSplit, made at the first chunk split in that many
 
     def layer_values(self):

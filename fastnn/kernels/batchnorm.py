@@ -20,12 +20,14 @@ gradient workspace) holds the backward's column sums.
 
 The per-feature and per-element formulas below are the ones both backends use; the column sums
 are reductions each backend does its own way (here over the rows in order, vectorised across
-the features).
+the features; with a batch's rows split between threads, each part sums its rows and the parts'
+sums are added up: fastnn/kernels/share.py).
 """
 
 import math
 
 from ._jit import kernel
+from .share import add_up, batch_rows
 from .table import formula
 
 CENTER, SCALE = 1, 2
@@ -61,8 +63,11 @@ def running_variance(old, batch_variance, momentum, rows):
 
 
 @kernel
-def batchnorm_forward(x, params, p_off, flags, state, s_off, eps, training, scratch, y):
+def batchnorm_forward(x, params, p_off, flags, state, s_off, eps, training, scratch, y, share):
+    """y from x; in training, with the statistics of the whole batch that ``share`` says x is
+    (all of it, or some rows of it: fastnn/kernels/share.py)."""
     rows, n = x.shape
+    batch = batch_rows(share, rows)
     scale = (flags & SCALE) != 0
     center = (flags & CENTER) != 0
     beta_off = p_off + n if scale else p_off
@@ -77,14 +82,16 @@ def batchnorm_forward(x, params, p_off, flags, state, s_off, eps, training, scra
         for i in range(rows):
             for j in range(n):
                 mean[j] += x[i, j]
+        add_up(share, mean)
         for j in range(n):
-            mean[j] = mean[j] / rows
+            mean[j] = mean[j] / batch
         for i in range(rows):
             for j in range(n):
                 d = x[i, j] - mean[j]
                 var[j] += d * d
+        add_up(share, var)
         for j in range(n):
-            var[j] = var[j] / rows
+            var[j] = var[j] / batch
     else:
         for j in range(n):
             mean[j] = state[s_off + j]
@@ -99,9 +106,11 @@ def batchnorm_forward(x, params, p_off, flags, state, s_off, eps, training, scra
 
 
 @kernel
-def batchnorm_backward(x, dy, params, grads, p_off, flags, scratch, work, dx, need_dx):
-    """dgamma, dbeta into ``grads`` (those that exist); dx when ``need_dx``."""
+def batchnorm_backward(x, dy, params, grads, p_off, flags, scratch, work, dx, need_dx, share):
+    """dgamma, dbeta into ``grads`` (those that exist; over x's rows: a part of a batch leaves
+    its share of them); dx when ``need_dx`` (from the sums over the whole batch)."""
     rows, n = x.shape
+    batch = batch_rows(share, rows)
     scale = (flags & SCALE) != 0
     center = (flags & CENTER) != 0
     beta_off = p_off + n if scale else p_off
@@ -123,10 +132,11 @@ def batchnorm_backward(x, dy, params, grads, p_off, flags, scratch, work, dx, ne
             grads[p_off + j] = sum_dy_xhat[j]
         if center:
             grads[beta_off + j] = sum_dy[j]
+    add_up(share, work[:2 * n])
     if need_dx:
         for i in range(rows):
             for j in range(n):
-                dx[i, j] = input_gradient(x[i, j], dy[i, j], mean[j], inv_std[j], mul[j], rows,
+                dx[i, j] = input_gradient(x[i, j], dy[i, j], mean[j], inv_std[j], mul[j], batch,
                                            sum_dy[j], sum_dy_xhat[j])
 
 

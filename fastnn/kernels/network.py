@@ -32,6 +32,7 @@ from .dropout import dropout_apply
 from .maxout import maxout_backward, maxout_forward
 from .prelu import prelu_backward, prelu_forward
 from .random import stream_key
+from .share import first_row
 from .table import formula, layout, switch
 from .views import matrix_view
 
@@ -94,16 +95,16 @@ def copy_into(src, dst):
 
 
 # ----------------------------------------------------------------------- forward, per kind
-# Each case runs op i of its kind; ``inp`` is op i-1's output (the batch for op 0), whose row
-# r is the batch's row ``first_row + r``.
-def _dense_forward(network, i, inp, out, rows, training, seed, step, first_row):
+# Each case runs op i of its kind; ``inp`` is op i-1's output (the batch for op 0, or the rows
+# of it that ``share`` says: fastnn/kernels/share.py).
+def _dense_forward(network, i, inp, out, rows, training, seed, step, share):
     ops = network.ops
     dense_forward(inp, network.params, ops[i, OPS.p_off], ops[i, OPS.n_in], ops[i, OPS.n_out],
                   ops[i, OPS.act], network.opf[i, OPF.alpha], out,
                   input_view(network.acts, ops, i, rows, out), network.kinds)
 
 
-def _activation_forward(network, i, inp, out, rows, training, seed, step, first_row):
+def _activation_forward(network, i, inp, out, rows, training, seed, step, share):
     ops = network.ops
     zero_bias = scratch_view(network.acts, ops, i, ops[i, OPS.n_out])
     zero_bias[:] = 0.0
@@ -112,28 +113,28 @@ def _activation_forward(network, i, inp, out, rows, training, seed, step, first_
              input_view(network.acts, ops, i, rows, out), network.kinds)
 
 
-def _dropout_forward(network, i, inp, out, rows, training, seed, step, first_row):
+def _dropout_forward(network, i, inp, out, rows, training, seed, step, share):
     rate = network.opf[i, OPF.rate]
     if training and rate > 0.0:
-        dropout_apply(inp, out, rate, stream_key(seed, step, i), first_row)
+        dropout_apply(inp, out, rate, stream_key(seed, step, i), first_row(share))
     else:
         copy_into(inp, out)
 
 
-def _batchnorm_forward(network, i, inp, out, rows, training, seed, step, first_row):
+def _batchnorm_forward(network, i, inp, out, rows, training, seed, step, share):
     ops = network.ops
     batchnorm_forward(inp, network.params, ops[i, OPS.p_off], ops[i, OPS.flags], network.state,
                       ops[i, OPS.s_off], network.opf[i, OPF.epsilon], training,
                       scratch_view(network.acts, ops, i, BATCHNORM_SCRATCH * ops[i, OPS.n_out]),
-                      out)
+                      out, share)
 
 
-def _prelu_forward(network, i, inp, out, rows, training, seed, step, first_row):
+def _prelu_forward(network, i, inp, out, rows, training, seed, step, share):
     p_off, n_out = network.ops[i, OPS.p_off], network.ops[i, OPS.n_out]
     prelu_forward(inp, network.params[p_off:p_off + n_out], out)
 
 
-def _maxout_forward(network, i, inp, out, rows, training, seed, step, first_row):
+def _maxout_forward(network, i, inp, out, rows, training, seed, step, share):
     ops = network.ops
     n_out, pieces = ops[i, OPS.n_out], ops[i, OPS.pieces]
     z = rows_view(network.acts, ops[i, OPS.w_off], rows, n_out * pieces)
@@ -150,7 +151,7 @@ _forward_cases = switch([(DENSE, _dense_forward), (ACTIVATION, _activation_forwa
 # Each case back-propagates op i of its kind: ``d_out`` holds dL/d(output of op i) (dL/dz when
 # ``fused``); it writes the op's gradients and, when ``need_dx``, dL/d(inp) into ``d_in``.
 def _dense_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step,
-                    first_row):
+                    share):
     ops = network.ops
     if not fused:
         activation_backward(ops[i, OPS.act], out, input_view(network.acts, ops, i, rows, out),
@@ -160,7 +161,7 @@ def _dense_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, see
 
 
 def _activation_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step,
-                         first_row):
+                         share):
     if need_dx:
         copy_into(d_out, d_in)
         if not fused:
@@ -170,34 +171,34 @@ def _activation_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused
 
 
 def _dropout_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step,
-                      first_row):
+                      share):
     if need_dx:
         rate = network.opf[i, OPF.rate]
         if rate > 0.0:
-            dropout_apply(d_out, d_in, rate, stream_key(seed, step, i), first_row)
+            dropout_apply(d_out, d_in, rate, stream_key(seed, step, i), first_row(share))
         else:
             copy_into(d_out, d_in)
 
 
 def _batchnorm_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step,
-                        first_row):
+                        share):
     ops = network.ops
     n_out = ops[i, OPS.n_out]
     batchnorm_backward(inp, d_out, network.params, network.grads, ops[i, OPS.p_off],
                        ops[i, OPS.flags],
                        scratch_view(network.acts, ops, i, BATCHNORM_SCRATCH * n_out),
-                       scratch_view(network.deltas, ops, i, 2 * n_out), d_in, need_dx)
+                       scratch_view(network.deltas, ops, i, 2 * n_out), d_in, need_dx, share)
 
 
 def _prelu_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step,
-                    first_row):
+                    share):
     p_off, n_out = network.ops[i, OPS.p_off], network.ops[i, OPS.n_out]
     prelu_backward(inp, d_out, network.params[p_off:p_off + n_out],
                    network.grads[p_off:p_off + n_out], d_in, need_dx)
 
 
 def _maxout_backward(network, i, inp, out, d_in, d_out, rows, need_dx, fused, seed, step,
-                     first_row):
+                     share):
     ops = network.ops
     n_out, pieces, w_off = ops[i, OPS.n_out], ops[i, OPS.pieces], ops[i, OPS.w_off]
     z = rows_view(network.acts, w_off, rows, n_out * pieces)
@@ -224,27 +225,28 @@ _update_state_cases = switch([(BATCHNORM, _batchnorm_update)], "layer")
 
 # ----------------------------------------------------------------------- the passes
 @formula
-def forward(network, x, training, seed, step, first_row):
+def forward(network, x, training, seed, step, share):
     """Run the network on the batch x: the last op's output is then its ``op_view`` of ``acts``.
-    ``training`` selects batch statistics and dropout; ``seed`` and ``step`` pick the masks,
-    row i of x taking the masks of the batch's row ``first_row + i``. Reads ops, opf, params,
-    state and writes acts (not grads or deltas)."""
+    ``training`` selects batch statistics and dropout; ``seed`` and ``step`` pick the masks.
+    ``share`` is 0 when x is the whole batch, else the BatchShare of x's rows
+    (fastnn/kernels/share.py). Reads ops, opf, params, state and writes acts (not grads or
+    deltas)."""
     ops = network.ops
     rows = x.shape[0]
     inp = x
     for i in range(ops.shape[0]):
         out = op_view(network.acts, ops, i, rows)
         _forward_cases(network.kinds, ops[i, OPS.kind], network, i, inp, out, rows, training,
-                       seed, step, first_row)
+                       seed, step, share)
         inp = out
 
 
 @formula
-def backward(network, x, fused_output, seed, step, first_row):
+def backward(network, x, fused_output, seed, step, share):
     """Back-propagate dL/d(output), already in the last op's slot of ``deltas``, to every
     parameter's gradient. With ``fused_output`` that slot already holds dL/dz of the last op
     (the loss kernel folded in the output activation's derivative). ``seed``, ``step`` and
-    ``first_row`` must be the forward's, so that dropout applies the same masks."""
+    ``share`` must be the forward's, so that dropout applies the same masks."""
     ops, acts, deltas = network.ops, network.acts, network.deltas
     rows = x.shape[0]
     last = ops.shape[0] - 1
@@ -255,7 +257,7 @@ def backward(network, x, fused_output, seed, step, first_row):
         inp = op_view(acts, ops, i - 1, rows) if need_dx else x
         d_in = op_view(deltas, ops, i - 1, rows) if need_dx else d_out
         _backward_cases(network.kinds, ops[i, OPS.kind], network, i, inp, out, d_in, d_out,
-                        rows, need_dx, fused_output and i == last, seed, step, first_row)
+                        rows, need_dx, fused_output and i == last, seed, step, share)
 
 
 @formula

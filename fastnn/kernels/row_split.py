@@ -5,33 +5,35 @@ its own ``part``. Of a batch's rows [start, end) part p takes the contiguous row
 
     [start + rows p / parts, start + rows (p + 1) / parts)      (integer division)
 
-and runs forward, loss and backward on them with its own workspaces and gradient buffer, its
-rows taking the dropout masks they have in the whole batch. The loss of each part is its share
-of the whole batch's weighted mean (scaled by the batch's total weight, not its own), so the
-parts' gradients add up to the batch's gradient. Then, per batch, barriers
-(fastnn/kernels/sync.py):
+(all of them for part 0 when the batch has fewer rows than parts) and runs forward, loss and
+backward on them with its own workspaces and gradient buffer, its rows taking the dropout masks
+they have in the whole batch, its BatchNorm ops the statistics of the whole batch (the parts
+meet inside them: fastnn/kernels/share.py). The loss of each part is its share of the whole
+batch's weighted mean (scaled by the batch's total weight, not its own), so the parts'
+gradients add up to the batch's gradient. Then, per batch, barriers (fastnn/kernels/sync.py):
 
     1. every part has its gradient and loss share: each adds the batch loss up from the shares
        (the same sum in every part, so all stop at the same batch when it is not finite), and
        adds up the parts' gradients over its own slice of the parameters into ``grads``
-       (part p's slice: [n p / parts, n (p + 1) / parts) of the n parameters). With
-       ``own_update`` each part then updates its slice (clipping by value, schedule,
-       optimizer): ``optimizer.state`` is then the part's own copy of its slice's columns;
-       without, a second barrier, after which part 0 adds the weight penalty and makes the
-       whole update (clipping by global norm too; the whole optimizer state);
+       (part p's slice: [n p / parts, n (p + 1) / parts) of the n parameters); part 0 folds
+       the batch statistics into BatchNorm's running statistics. With ``own_update`` each part
+       then updates its slice (clipping by value, schedule, optimizer): ``optimizer.state`` is
+       then the part's own copy of its slice's columns; without, a second barrier, after which
+       part 0 adds the weight penalty and makes the whole update (clipping by global norm too;
+       the whole optimizer state);
     2. (or 3.) the parameters are updated: the next batch may start.
 
 So an update is the single-thread loop's (fastnn/kernels/training.py) up to the order of its
 sums, and at a fixed number of parts the same bits on every run. Each part counts the correct
-predictions and errors of its own rows into its own ``stats``; the caller adds them up.
-Networks with BatchNorm (whose batch statistics span all rows) and fits that record gradient
-diagnostics take the single-thread loop instead (fastnn/row_split.py decides).
+predictions and errors of its own rows into its own ``stats``; the caller adds them up. Fits
+that record gradient diagnostics take the single-thread loop (fastnn/row_split.py decides).
 
-    SplitShared(sync, losses, grads, part_grads)
-        ``sync`` int64 (SYNC_SLOTS,): the barrier count (zero at the call); ``losses`` float64
-        (parts,) each part's share of the batch loss; ``grads`` the model's gradient buffer,
-        which is part 0's own and receives the sum; ``part_grads`` (parts - 1, n_params) the
-        other parts' gradients
+    SplitShared(sync, losses, grads, part_grads, sums)
+        ``sync`` int64 (``sync_slots(parts)``,): the barrier counts (zero at the call);
+        ``losses`` float64 (parts,) each part's share of the batch loss; ``grads`` the model's
+        gradient buffer, which is part 0's own and receives the sum; ``part_grads``
+        (parts - 1, n_params) the other parts' gradients; ``sums`` float64 (2, parts, width)
+        BatchNorm's partial column sums (fastnn/kernels/share.py)
 """
 
 import math
@@ -39,23 +41,30 @@ from collections import namedtuple
 
 from ._jit import kernel
 from .losses import count_correct, share_of_batch_loss
-from .network import backward, forward, op_view
+from .network import backward, forward, op_view, update_state
 from .optimizers import apply_update
 from .regularization import step_penalty
-from .sync import SYNC_ARRIVED, arrive
+from .share import BatchShare, meet
+from .sync import SYNC_ARRIVED
 from .table import formula
 from .training import (COUNT_UPDATES, STAT_BATCHES, STAT_CORRECT, STAT_LOSS, STAT_LR,
                        STAT_NONFINITE, STAT_WEIGHT, TRAINING, accumulate_errors, gather_rows,
                        gather_weights)
 
-SYNC_SLOTS = SYNC_ARRIVED + 1
+SplitShared = namedtuple("SplitShared", "sync losses grads part_grads sums")
 
-SplitShared = namedtuple("SplitShared", "sync losses grads part_grads")
+
+def sync_slots(parts):
+    """The length of ``SplitShared.sync`` for ``parts`` threads."""
+    return SYNC_ARRIVED + 1 + parts
 
 
 @formula
 def part_rows(start, rows, part, parts):
-    """The rows [lo, hi) of a batch [start, start + rows) that ``part`` of ``parts`` takes."""
+    """The rows [lo, hi) of a batch [start, start + rows) that ``part`` of ``parts`` takes: a
+    batch of fewer rows than parts is part 0's alone."""
+    if rows < parts:
+        return (start, start + rows) if part == 0 else (start, start)
     return start + rows * part // parts, start + rows * (part + 1) // parts
 
 
@@ -74,13 +83,14 @@ def train_batches_part(data, first, stop, network, loss, optimizer, schedule, ru
     weighted = data.weights.shape[0] > 0
     size = shared.grads.shape[0]
     own_lo, own_hi = size * part // parts, size * (part + 1) // parts
-    crossing = 0
     for b in range(first, stop):
         start = b * data.batch_size
         end = min(start + data.batch_size, n)
         rows = end - start
         lo, hi = part_rows(start, rows, part, parts)
         count = hi - lo
+        share = BatchShare(lo - start, rows, parts if rows >= parts else 1, part, parts,
+                           shared.sync, shared.sums)
         t = first_update + (b - first)
         lr = 0.0
         batch_weight = float(rows)
@@ -96,16 +106,15 @@ def train_batches_part(data, first, stop, network, loss, optimizer, schedule, ru
             gather_rows(data.x, data.order, lo, hi, data.x_batch)
             gather_rows(data.y, data.order, lo, hi, data.y_batch)
             gather_weights(data.weights, data.order, lo, hi, data.w_batch)
-            forward(network, xb, TRAINING, run.seed, t, lo - start)
+            forward(network, xb, TRAINING, run.seed, t, share)
             d_out = op_view(network.deltas, ops, last, count)
             shared.losses[part] = share_of_batch_loss(loss.code, out, yb, wb, d_out, loss.param,
                                                       loss.fused, batch_weight, kinds)
-            backward(network, xb, loss.fused, run.seed, t, lo - start)
+            backward(network, xb, loss.fused, run.seed, t, share)
         else:
             shared.losses[part] = 0.0
             network.grads[:] = 0.0
-        crossing += 1
-        arrive(shared.sync, parts, crossing)
+        meet(share)
         batch_loss = 0.0
         for q in range(parts):
             batch_loss += shared.losses[q]
@@ -122,12 +131,13 @@ def train_batches_part(data, first, stop, network, loss, optimizer, schedule, ru
             stats[STAT_CORRECT] += count_correct(loss.accuracy_rule, out, yb, wb,
                                                  loss.threshold)
             accumulate_errors(out, yb, wb, stats)
+        if part == 0:
+            update_state(network, rows)
         if own_update:
             lr = apply_update(optimizer, schedule, network.params[own_lo:own_hi], own_grads, t,
                               kinds)
         else:
-            crossing += 1
-            arrive(shared.sync, parts, crossing)
+            meet(share)
             if part == 0:
                 batch_loss += step_penalty(network, True)
                 lr = apply_update(optimizer, schedule, network.params, network.grads, t, kinds)
@@ -137,6 +147,5 @@ def train_batches_part(data, first, stop, network, loss, optimizer, schedule, ru
             stats[STAT_WEIGHT] += batch_weight
             stats[STAT_LR] = lr
             stats[STAT_BATCHES] += 1.0
-        crossing += 1
-        arrive(shared.sync, parts, crossing)
+        meet(share)
     return stop
