@@ -8,10 +8,10 @@
                              (fastnn/row_split.py); bit-reproducible at a fixed count. A fit
                              that cannot be split (BatchNorm, small batches, gradient
                              diagnostics) runs as with None
-    set_num_threads("auto")  per compiled chunk, one thread, as configured, or (where a fit can
-                             be split) its rows split, whichever has been measured fastest for
-                             that product shape (``ChunkThreads``); not bit-reproducible once
-                             products are large enough to be split
+    set_num_threads("auto")  per compiled chunk, one thread or all (the rows split where a fit
+                             can be, else the BLAS as configured), whichever has been measured
+                             faster for that product shape (``ChunkThreads``); not
+                             bit-reproducible once products are large enough to be split
 
 FASTNN_NUM_THREADS (a count, ``rows`` or ``auto``) sets the initial value. The BLAS's thread
 count is one setting for the whole process, so calls from several Python threads share it
@@ -60,8 +60,8 @@ def _parse(value):
 def set_num_threads(n):
     """Use ``n`` BLAS threads in fastnn's calls; None: the BLAS as configured (the default);
     "rows": split each training batch's rows between the configured threads; "auto": one
-    thread, as configured or rows split, whichever is measured fastest per chunk (not
-    bit-reproducible across runs, see above)."""
+    thread or all, whichever is measured faster per chunk (not bit-reproducible across runs,
+    see above)."""
     global _setting
     _setting = _parse(n)
 
@@ -275,8 +275,10 @@ class ChunkThreads:
         key = (self.rows, self.k, self.n, configured, splits)
         choice = _choices.get(key)
         if choice is None:
-            candidates = [1, None] if free_cores() < configured else [None, 1]
-            choice = _choices[key] = ThreadChoice(candidates + ([ROWS] if splits else []))
+            # all threads: rows split where the fit can be, else the BLAS's own threads
+            every = ROWS if splits else None
+            choice = _choices[key] = ThreadChoice(
+                [1, every] if free_cores() < configured else [every, 1])
         setting = choice.next()
         start = time.perf_counter()
         with _limited(1 if setting == ROWS else setting):

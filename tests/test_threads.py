@@ -93,12 +93,24 @@ def test_tries_of_a_slower_setting_get_rarer():
 def test_fit_times_its_chunks_and_learns_per_shape(rng, policy):
     before = blas_thread_counts()
     policy.setattr(threads, "free_cores", lambda: 1)  # first chunk on one thread
-    fit(rng, 300, rows=8192 * 6)  # 256 x 64 x 300 multiply-adds: BLAS would split them
+    # 8 x 64 x 600 multiply-adds: BLAS would split them; batches of 8 rows are not split
+    X = rng.standard_normal((8 * 1024 * 6, 64))
+    model = fn.Sequential([fn.Dense(600, activation="relu"), fn.Dense(1)], input_dim=64)
+    model.compile(optimizer=fn.SGD(learning_rate=1e-3), loss="mse")
+    model.fit(X, X[:, 0], epochs=1, batch_size=8)
     assert policy.used[0] == 1 and None in policy.used  # the other setting was tried
     # the key: the batch, the largest product, the configured threads, whether rows split
-    assert list(threads._choices) == [(256, 64, 300, 2, True)]
-    assert {1, None} <= set(threads._choices[(256, 64, 300, 2, True)].seconds)
+    assert list(threads._choices) == [(8, 64, 600, 2, False)]
+    assert set(threads._choices[(8, 64, 600, 2, False)].seconds) == {1, None}
     assert blas_thread_counts() == before
+
+
+def test_a_fit_that_splits_measures_the_split_as_its_all_threads_setting(rng, policy):
+    policy.setattr(threads, "free_cores", lambda: 1)
+    fit(rng, 300, rows=8192 * 4)  # 256 x 64 x 300 multiply-adds, batches of 256 rows
+    assert list(threads._choices) == [(256, 64, 300, 2, True)]
+    assert set(threads._choices[(256, 64, 300, 2, True)].seconds) == {1, threads.ROWS}
+    assert set(policy.used) == {1}  # a split runs every product on one BLAS thread
 
 
 def test_small_products_need_no_decision(rng, policy):
