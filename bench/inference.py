@@ -22,11 +22,6 @@ import numpy as np
 from . import runner
 
 BLOCK = 100  # calls per implementation before the next one takes over
-# Seconds of rest before each timed call of many rows: an OpenBLAS thread keeps spinning for
-# about 2**28 cycles after its last task (OpenBLAS's THREAD_TIMEOUT), taking a core from
-# whatever runs next, so without a rest each implementation was timed against the previous
-# one's spinning threads.
-SETTLE_S = 0.25
 
 
 @numba.njit(fastmath=True)
@@ -88,13 +83,13 @@ def many_rows(impls, X, repeats):
 
 def alternate_settled(calls, repeats):
     """``runner.alternate`` (each callable ``repeats`` times, one round at a time, the order
-    rotated every round), resting SETTLE_S seconds before each timed call."""
+    rotated every round), resting runner.SETTLE_S seconds before each timed call."""
     keys = list(calls)
     times = {key: [] for key in keys}
     for r in range(repeats):
         shift = r % len(keys) if keys else 0
         for key in keys[shift:] + keys[:shift]:
-            time.sleep(SETTLE_S)
+            time.sleep(runner.SETTLE_S)
             times[key].append(runner.timed(calls[key]))
     return times
 

@@ -61,6 +61,9 @@ def method_section(results):
     v = m["versions"]
     loads = [x for r in results["training"] for x in r["load"]]
     load = f"{min(loads):.1f} to {max(loads):.1f}" if loads else "-"
+    settled = (f", each epoch after {results['settle_s']} s of rest so that none is timed "
+               "against the idle threads of the one before, which keep spinning on the cores for "
+               "a while: OpenBLAS's for about 0.1 s") if results.get("settle_s") else ""
     return f"""## How this was measured
 - Machine: {m['cpu']}, {m['cores']} cores{', AVX-512' if m['avx512'] else ''}; every
   implementation pinned to {m['threads']} threads (OpenBLAS, OpenMP, Numba, PyTorch; JAX's CPU
@@ -79,7 +82,7 @@ def method_section(results):
   1e-4 and after the epoch within the workload's tolerance. That first epoch is also each
   implementation's warm-up (its compile time) in the report's process.
 - Then {results['repeats']} timed epochs each, shuffled, the implementations alternating (one
-  epoch each per round, the order rotated every round); the tables give the median and the
+  epoch each per round, the order rotated every round{settled}); the tables give the median and the
   spread (max - min) / median. Ratios compare implementations of the same run; on a shared
   machine times and ratios also move between runs (JAX lax.scan's B3 epoch, whose code did not
   change, took 0.30 s in one run made for this report and 0.40 s in another), so differences

@@ -178,7 +178,7 @@ def measure_inference(scale, repeats):
         log(f"  {key:9s} p50 {rows[key]['p50_us']:.1f} us (CPU {rows[key]['cpu_us']:.1f} us)  "
             f"{rows[key]['rows_per_s']:.0f} rows/s")
     result = {"rows": rows, "unavailable": unavailable, "batch_rows": int(batch.shape[0]),
-              "calls": n_calls, "settle_s": inference.SETTLE_S, "load": [runner.load_average()]}
+              "calls": n_calls, "settle_s": runner.SETTLE_S, "load": [runner.load_average()]}
     if "fastnn" in impls:
         params = impls["fastnn"].model.params
         result["fastnn_weights_offset"] = params.ctypes.data % 64
@@ -383,7 +383,8 @@ def measure_gemm(results, size, threads=None):
 
 
 def run(scale, repeats, workload_ids, sweep=True, cli=True):
-    results = {"scale": scale, "repeats": repeats, "machine": machine_info()}
+    results = {"scale": scale, "repeats": repeats, "settle_s": runner.SETTLE_S,
+               "machine": machine_info()}
     gemm_size = 256 if scale == "tiny" else 2048
     before = measure_gemm(results, gemm_size)
     results["training"] = []

@@ -64,14 +64,23 @@ def check_agreement(workload, impls):
     return rows
 
 
-def alternate(calls, repeats):
+# Seconds of rest before each timed call: an OpenBLAS thread keeps spinning for about 2**28
+# cycles after its last task (OpenBLAS's THREAD_TIMEOUT; 0.1 s measured), as do other
+# libraries' idle pool threads for a while, taking a core from whatever runs next, so without a
+# rest each implementation was timed against the previous one's spinning threads.
+SETTLE_S = 0.25
+
+
+def alternate(calls, repeats, settle=SETTLE_S):
     """Time each callable ``repeats`` times, one round over all of them at a time, the order
-    rotated every round so none always runs first; {key: [seconds, ...]}."""
+    rotated every round so none always runs first, each after ``settle`` seconds of rest;
+    {key: [seconds, ...]}."""
     keys = list(calls)
     times = {key: [] for key in keys}
     for r in range(repeats):
         shift = r % len(keys) if keys else 0
         for key in keys[shift:] + keys[:shift]:
+            time.sleep(settle)
             times[key].append(timed(calls[key]))
     return times
 

@@ -9,7 +9,8 @@ other parts' counts of correct predictions and errors are added into the trainer
 statistics afterwards (part 0 keeps the rest in them).
 
 ``splits(batch_size, parts)`` says whether a fit can take this path: a batch of at least
-MIN_PART_ROWS rows per part, and no gradient diagnostics recorded.
+MIN_PART_ROWS rows per part, and no gradient diagnostics recorded; ``set_num_threads("auto")``
+weighs it only from GAINFUL_PART_ROWS rows a part.
 """
 
 import threading
@@ -20,15 +21,20 @@ from .kernels import training as train_kernels
 from .kernels.network import BATCHNORM, OPF, OPS, Network
 from .kernels.row_split import SplitShared, sync_slots, train_batches_part
 
-# The fewest rows of a batch each part must get for the batch to be split.
+# The fewest rows of a batch each part must get for the batch to be split ("rows"), and for
+# "auto" to weigh the split rather than the BLAS's own threads against one thread
+# (docs/engine.md: with fewer rows a part, the BLAS's threads were faster).
 MIN_PART_ROWS = 8
+GAINFUL_PART_ROWS = 64
 # The statistics each part counts over its own rows (the rest are part 0's, per batch).
 ROW_STATS = [train_kernels.STAT_CORRECT, train_kernels.STAT_ABS_ERR, train_kernels.STAT_SQ_ERR]
 
 
-def splits(batch_size, parts, monitoring=False):
-    """True when a fit in batches of ``batch_size`` can be split in ``parts``."""
-    return parts >= 2 and not monitoring and batch_size >= MIN_PART_ROWS * parts
+def splits(batch_size, parts, monitoring=False, gainful=False):
+    """True when a fit in batches of ``batch_size`` can be split in ``parts`` (with
+    ``gainful``: in parts large enough for "auto" to weigh the split)."""
+    part_rows = GAINFUL_PART_ROWS if gainful else MIN_PART_ROWS
+    return parts >= 2 and not monitoring and batch_size >= part_rows * parts
 
 
 def own_slice(size, part, parts):

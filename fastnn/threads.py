@@ -8,10 +8,11 @@
                              (fastnn/row_split.py); bit-reproducible at a fixed count. A fit
                              that cannot be split (BatchNorm, small batches, gradient
                              diagnostics) runs as with None
-    set_num_threads("auto")  per compiled chunk, one thread or all (the rows split where a fit
-                             can be, else the BLAS as configured), whichever has been measured
-                             faster for that product shape (``ChunkThreads``); not
-                             bit-reproducible once products are large enough to be split
+    set_num_threads("auto")  per compiled chunk, one thread or all (the rows split where a fit's
+                             batches give each thread enough rows, else the BLAS as configured),
+                             whichever has been measured faster for that product shape
+                             (``ChunkThreads``); not bit-reproducible once products are large
+                             enough to be split
 
 FASTNN_NUM_THREADS (a count, ``rows`` or ``auto``) sets the initial value. The BLAS's thread
 count is one setting for the whole process, so calls from several Python threads share it
@@ -237,10 +238,10 @@ class ThreadChoice:
 class ChunkThreads:
     """The thread setting of each compiled chunk of one fit: ``with chooser.chunk(batches) as
     parts:`` around each call, ``parts`` the number of parts to split each batch's rows in (1:
-    none). ``can_split(parts)`` says whether the fit can be split in ``parts`` (see the
-    module's docstring)."""
+    none). ``can_split(parts, gainful)`` says whether the fit can be split in ``parts`` (with
+    ``gainful``: in parts large enough for AUTO to weigh the split; fastnn/row_split.py)."""
 
-    def __init__(self, model, rows, can_split=lambda parts: False):
+    def __init__(self, model, rows, can_split=lambda parts, gainful: False):
         self.rows = rows
         self.k, self.n = largest_product(model.plan)
         self.can_split = can_split
@@ -253,7 +254,7 @@ class ChunkThreads:
             yield 1
         elif _setting == ROWS:
             parts = configured_threads()
-            if parts > 1 and self.can_split(parts):
+            if parts > 1 and self.can_split(parts, False):
                 with _limited(1):
                     yield parts
             else:
@@ -271,7 +272,7 @@ class ChunkThreads:
 
     @contextlib.contextmanager
     def _chosen(self, batches, configured):
-        splits = self.can_split(configured)
+        splits = self.can_split(configured, True)
         key = (self.rows, self.k, self.n, configured, splits)
         choice = _choices.get(key)
         if choice is None:

@@ -121,7 +121,8 @@ class CpuTrainer(EpochTrainer):
                                           self.monitor)
         self.blas_threads = threads.ChunkThreads(
             model, self.batch_size,
-            lambda parts: row_split.splits(self.batch_size, parts, monitor_layers))
+            lambda parts, gainful: row_split.splits(self.batch_size, parts, monitor_layers,
+                                                    gainful))
         self.row_splits = {}  # parts -> RowSplit, made at the first chunk split in that many
 
     def layer_values(self):

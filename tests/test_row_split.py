@@ -179,10 +179,20 @@ def test_fits_that_cannot_be_split_run_as_configured(name, make, batch_size, fit
     assert model.params.tobytes() == expected.params.tobytes()
 
 
-def test_gradient_diagnostics_are_not_split():
-    assert row_split.splits(64, 2)
-    assert not row_split.splits(64, 2, monitoring=True)
-    assert not row_split.splits(64, 1)
+# (batch size, parts, gradient diagnostics, "auto" asking, split?)
+SPLITS = [
+    (64, 2, False, False, True),
+    (64, 2, True, False, False),      # gradient diagnostics
+    (64, 1, False, False, False),     # one part
+    (15, 2, False, False, False),     # fewer than MIN_PART_ROWS rows a part
+    (64, 2, False, True, False),      # too few rows a part for "auto" to weigh the split
+    (128, 2, False, True, True),
+]
+
+
+@pytest.mark.parametrize("batch, parts, monitoring, gainful, expected", SPLITS)
+def test_which_fits_split(batch, parts, monitoring, gainful, expected):
+    assert row_split.splits(batch, parts, monitoring, gainful) is expected
 
 
 def test_a_diverging_epoch_stops_at_the_same_batch(split_in):
