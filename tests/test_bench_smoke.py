@@ -55,3 +55,10 @@ def test_report_is_written_and_implementations_agree(tmp_path):
 def test_report_rejects_an_unknown_workload():
     out = run(["-m", "bench.report", "--workloads", "B9", "--out", os.devnull])
     assert out.returncode != 0 and "unknown workload" in out.stderr
+
+
+def test_the_specialised_b1_loop_trains_as_fastnn_does():
+    out = run(["-m", "bench.specialised", "--scale", "tiny", "--rounds", "1"])
+    assert out.returncode == 0, out.stderr[-2000:]
+    diff = float(out.stdout.rsplit("within ", 1)[1])
+    assert diff < 1e-5, out.stdout
