@@ -94,7 +94,7 @@ def measure_cli(scale, repeats):
         peer = peer_command(data, epochs, network, os.path.join(tmp, "model.pt"))
         times = runner.alternate({
             "fastnn": lambda: timed_process(command, env, root),
-            "torch": lambda: timed_process(peer, None, root)}, repeats)
+            "torch": lambda: timed_process(peer, None, root)}, repeats, warm_up=False)
     warm = float(np.median(times["fastnn"]))
     peer_s = float(np.median(times["torch"]))
     return {"rows": CSV_ROWS[scale], "epochs": epochs, "fastnn_cold_s": cold,

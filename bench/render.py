@@ -61,14 +61,17 @@ def method_section(results):
     v = m["versions"]
     loads = [x for r in results["training"] for x in r["load"]]
     load = f"{min(loads):.1f} to {max(loads):.1f}" if loads else "-"
-    settled = (f", each epoch after {results['settle_s']} s of rest so that none is timed "
-               "against the idle threads of the one before, which keep spinning on the cores for "
-               "a while: OpenBLAS's for about 0.1 s") if results.get("settle_s") else ""
+    settled = (f", each timed epoch after {results['settle_s']} s of rest, so that none is "
+               "timed against the idle threads of the one before, which keep spinning on the "
+               "cores for a while (OpenBLAS's for about 0.1 s), and after one untimed epoch of "
+               "its own, so that none is timed on a core just woken from the rest") \
+        if results.get("warm_up") else ""
     return f"""## How this was measured
 - Machine: {m['cpu']}, {m['cores']} cores{', AVX-512' if m['avx512'] else ''}; every
   implementation pinned to {m['threads']} threads (OpenBLAS, OpenMP, Numba, PyTorch; JAX's CPU
   client sizes its pool to the cores); fastnn with its measured per-chunk choice of one thread
-  or both (`FASTNN_NUM_THREADS=auto`, docs/engine.md). The machine was shared with other work
+  or all (`FASTNN_NUM_THREADS=auto`: each batch's rows split between the threads where each
+  gets at least 64, else the BLAS's threads; docs/engine.md). The machine was shared with other work
   during the run: its 1-minute load average read {load} at the start and end of the workloads.
 - Versions: Python {v['python']}, NumPy {v['numpy']}, SciPy {v['scipy']}, Numba {v['numba']}
   (llvmlite {v['llvmlite']}), PyTorch {v['torch']}, JAX {v['jax']}, scikit-learn

@@ -384,7 +384,7 @@ def measure_gemm(results, size, threads=None):
 
 def run(scale, repeats, workload_ids, sweep=True, cli=True):
     results = {"scale": scale, "repeats": repeats, "settle_s": runner.SETTLE_S,
-               "machine": machine_info()}
+               "warm_up": True, "machine": machine_info()}
     gemm_size = 256 if scale == "tiny" else 2048
     before = measure_gemm(results, gemm_size)
     results["training"] = []

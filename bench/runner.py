@@ -67,13 +67,16 @@ def check_agreement(workload, impls):
 # Seconds of rest before each timed call: an OpenBLAS thread keeps spinning for about 2**28
 # cycles after its last task (OpenBLAS's THREAD_TIMEOUT; 0.1 s measured), as do other
 # libraries' idle pool threads for a while, taking a core from whatever runs next, so without a
-# rest each implementation was timed against the previous one's spinning threads.
+# rest each implementation was timed against the previous one's spinning threads. A core woken
+# from the rest runs slower for a while (B1's 2.7 ms epoch took 3.5 ms straight after a rest),
+# so after the rest each implementation runs its call once untimed (``warm_up``).
 SETTLE_S = 0.25
 
 
-def alternate(calls, repeats, settle=SETTLE_S):
+def alternate(calls, repeats, settle=SETTLE_S, warm_up=True):
     """Time each callable ``repeats`` times, one round over all of them at a time, the order
-    rotated every round so none always runs first, each after ``settle`` seconds of rest;
+    rotated every round so none always runs first; each timed call comes after ``settle``
+    seconds of rest and, with ``warm_up``, one untimed call of the same callable.
     {key: [seconds, ...]}."""
     keys = list(calls)
     times = {key: [] for key in keys}
@@ -81,6 +84,8 @@ def alternate(calls, repeats, settle=SETTLE_S):
         shift = r % len(keys) if keys else 0
         for key in keys[shift:] + keys[:shift]:
             time.sleep(settle)
+            if warm_up:
+                calls[key]()
             times[key].append(timed(calls[key]))
     return times
 
