@@ -10,7 +10,8 @@ statistics afterwards (part 0 keeps the rest in them).
 
 ``splits(batch_size, parts)`` says whether a fit can take this path: a batch of at least
 MIN_PART_ROWS rows per part, and no gradient diagnostics recorded; ``set_num_threads("auto")``
-weighs it only from GAINFUL_PART_ROWS rows a part.
+weighs it only from GAINFUL_PART_ROWS rows a part. The trainer also checks that the memory
+the split needs (``extra_bytes``) is there.
 """
 
 import threading
@@ -40,6 +41,16 @@ def splits(batch_size, parts, monitoring=False, gainful=False):
 def own_slice(size, part, parts):
     """The slice of ``size`` parameters that ``part`` sums and updates (as the kernel does)."""
     return slice(size * part // parts, size * (part + 1) // parts)
+
+
+def extra_bytes(model, batch_size, parts):
+    """Bytes a split of ``model``'s fit in ``parts`` allocates beyond the one-thread loop's:
+    the other parts' gradients, and every part's workspaces and batch buffers."""
+    rows = -(-batch_size // parts)
+    _, _, workspace = model.plan.tables(rows)
+    columns = model.plan.n_in + model.plan.n_out
+    return model.dtype.itemsize * ((parts - 1) * model.params.size
+                                   + parts * (2 * workspace + rows * columns))
 
 
 class RowSplit:

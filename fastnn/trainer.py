@@ -15,7 +15,7 @@ import numpy as np
 
 from . import diagnostics as diagnostics_mod
 from . import metrics as metrics_mod
-from . import row_split, threads
+from . import memory, row_split, threads
 from .kernels import losses as loss_kernels
 from .kernels import training as train_kernels
 from .kernel_scope import model_kernel_kinds
@@ -119,14 +119,23 @@ class CpuTrainer(EpochTrainer):
         self.monitor = diagnostics_mod.monitor_arrays(model, monitor_layers)
         self.run = train_kernels.RunState(self.state.mask_seed, self.state.counters, self.stats,
                                           self.monitor)
-        self.blas_threads = threads.ChunkThreads(
-            model, self.batch_size,
-            lambda parts, gainful: row_split.splits(self.batch_size, parts, monitor_layers,
-                                                    gainful))
+        self.monitoring = monitor_layers
+        self.blas_threads = threads.ChunkThreads(model, self.batch_size, self.can_split)
         self.row_splits = {}  # parts -> RowSplit, made at the first chunk split in that many
+        self.split_memory = {}  # parts -> whether the split's buffers fit in memory
 
     def layer_values(self):
         return diagnostics_mod.epoch_layer_values(self.model, self.monitor)
+
+    def can_split(self, parts, gainful):
+        """Whether this fit's batches can be split in ``parts`` (fastnn/row_split.py): when
+        ``splits`` says so and the split's buffers fit in the memory available."""
+        if not row_split.splits(self.batch_size, parts, self.monitoring, gainful):
+            return False
+        if parts not in self.split_memory:
+            self.split_memory[parts] = memory.fits(
+                row_split.extra_bytes(self.model, self.batch_size, parts))
+        return self.split_memory[parts]
 
     def start_epoch(self):
         super().start_epoch()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fastnn as fn
-from fastnn import row_split, threads
+from fastnn import memory, row_split, threads
 from fastnn.kernels.training import STAT_NONFINITE
 from fastnn.trainer import CpuTrainer
 
@@ -175,6 +175,21 @@ def test_fits_that_cannot_be_split_run_as_configured(name, make, batch_size, fit
     split_in(2)
     model = make()
     model.fit(X, y, epochs=2, batch_size=batch_size, **fit_args)
+    assert split_in.made == []
+    assert model.params.tobytes() == expected.params.tobytes()
+
+
+def test_a_split_that_would_not_fit_in_memory_runs_as_configured(monkeypatch, split_in):
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((96, 4)), rng.standard_normal(96)
+    threads.set_num_threads(None)
+    expected = _plain_model()
+    expected.fit(X, y, epochs=2, batch_size=32)
+    model = _plain_model()
+    need = row_split.extra_bytes(model, 32, 2)
+    monkeypatch.setattr(memory, "available_memory", lambda: need)  # a quarter is kept spare
+    split_in(2)
+    model.fit(X, y, epochs=2, batch_size=32)
     assert split_in.made == []
     assert model.params.tobytes() == expected.params.tobytes()
 

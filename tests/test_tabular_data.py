@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fastnn.tabular import columns
+from fastnn import memory
 from fastnn.tabular.columns import FeatureEncoder
 from fastnn.tabular.tables import as_frame, read_table
 from fastnn.tabular.target import TargetEncoder
@@ -253,7 +253,7 @@ def test_high_cardinality_hash_one_hot_encodes_crc32_buckets():
 
 
 def test_memory_is_checked_before_the_matrix_is_allocated(monkeypatch):
-    monkeypatch.setattr(columns, "available_memory", lambda: 10)
+    monkeypatch.setattr(memory, "available_memory", lambda: 10)
     enc = FeatureEncoder.fit(frame_with_missing())
     with pytest.raises(ValueError, match=r"the encoded table \(4 rows x 4 columns, float32\) "
                                          r"needs 0.0 GiB, more than the 0.0 GiB"):

@@ -28,6 +28,8 @@ import zlib
 
 import numpy as np
 
+from ..memory import check_memory
+
 log = logging.getLogger("fastnn")
 
 NUMERIC = "numeric"
@@ -169,31 +171,6 @@ def _fit_text_column(series, name, high_cardinality, max_levels):
 
 def _bucket(text, buckets):
     return zlib.crc32(text.encode("utf-8")) % buckets
-
-
-def available_memory():
-    """Bytes of memory available to allocate now (None where unknown)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        import os
-
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def check_memory(n_bytes, what):
-    """ValueError when ``n_bytes`` exceed what is available (less a quarter kept spare)."""
-    available = available_memory()
-    if available is not None and n_bytes > 0.75 * available:
-        raise ValueError(f"{what} needs {n_bytes / 2**30:.1f} GiB, more than the "
-                         f"{available / 2**30:.1f} GiB of memory available")
 
 
 class FeatureEncoder:
