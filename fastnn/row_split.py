@@ -6,7 +6,9 @@ its share of a batch, batch buffers, statistics, and (for parts 1 and up) a grad
 started for the call, part 0 in the calling thread; the compiled loop releases the GIL, and
 every BLAS product in it runs on one thread (the caller holds the BLAS at one thread). The
 other parts' counts of correct predictions and errors are added into the trainer's
-statistics afterwards (part 0 keeps the rest in them).
+statistics afterwards (part 0 keeps the rest in them). If part 0 fails before it runs (an
+exception, a Ctrl-C landing between the threads' start and its call), the others are told to
+stop at their next barrier, so that no thread is left waiting.
 
 ``splits(batch_size, parts)`` says whether a fit can take this path: a batch of at least
 MIN_PART_ROWS rows per part, and no gradient diagnostics recorded; ``set_num_threads("auto")``
@@ -21,6 +23,7 @@ import numpy as np
 from .kernels import training as train_kernels
 from .kernels.network import BATCHNORM, OPF, OPS, Network
 from .kernels.row_split import SplitShared, sync_slots, train_batches_part
+from .kernels.sync import SYNC_ABORT
 
 # The fewest rows of a batch each part must get for the batch to be split ("rows"), and for
 # "auto" to weigh the split rather than the BLAS's own threads against one thread
@@ -97,22 +100,30 @@ class RowSplit:
         else:
             settings = [optimizer] * self.parts
 
-        def part(p):
+        def part(p, stop=stop):
             run = trainer.run if p == 0 else trainer.run._replace(stats=self.stats[p - 1])
             reached[p] = train_batches_part(
                 self.data[p]._replace(order=order), first, stop, self.networks[p],
                 trainer.loss, settings[p], schedule, run, p, self.parts, self.shared,
                 first_update, own_update)
 
+        # No batches: compiles (or loads) the loop here, before any part waits for another.
+        part(0, stop=first)
         others = [threading.Thread(target=part, args=(p,), daemon=True)
                   for p in range(1, self.parts)]
-        for thread in others:
-            thread.start()
-        part(0)
-        for thread in others:
-            thread.join()
-        if own_update:
-            for s, own in zip(slices, settings):
-                optimizer.state[:, s] = own.state
-        trainer.stats[ROW_STATS] += self.stats[:, ROW_STATS].sum(axis=0)
+        done = False
+        try:
+            for thread in others:
+                thread.start()
+            part(0)
+            done = True
+        finally:
+            if not done:  # part 0 never reached the barriers the others wait at
+                self.shared.sync[SYNC_ABORT] = 1
+            for thread in others:
+                thread.join()
+            if own_update:
+                for s, own in zip(slices, settings):
+                    optimizer.state[:, s] = own.state
+            trainer.stats[ROW_STATS] += self.stats[:, ROW_STATS].sum(axis=0)
         return reached[0]

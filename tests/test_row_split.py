@@ -2,6 +2,8 @@
 fastnn/kernels/row_split.py): the same training as the single-thread loop up to the order of
 sums, the same bits run to run, and the fits it cannot take left to the single-thread loop."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -192,6 +194,28 @@ def test_a_split_that_would_not_fit_in_memory_runs_as_configured(monkeypatch, sp
     model.fit(X, y, epochs=2, batch_size=32)
     assert split_in.made == []
     assert model.params.tobytes() == expected.params.tobytes()
+
+
+def test_the_other_parts_stop_when_part_0_fails_before_it_runs(monkeypatch, split_in):
+    rng = np.random.default_rng(8)
+    X, y = rng.standard_normal((256, 4)), rng.standard_normal(256)
+    model = _plain_model()
+    split_in(2)
+    model.fit(X, y, epochs=1, batch_size=32)  # compiled: the failure below is part 0's own
+    callers = []
+    real = row_split.train_batches_part
+
+    def failing(data, first, stop, *args):
+        callers.append(threading.current_thread())
+        if callers[-1] is threading.main_thread() and first != stop:
+            raise KeyboardInterrupt
+        return real(data, first, stop, *args)
+
+    monkeypatch.setattr(row_split, "train_batches_part", failing)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y, epochs=1, batch_size=32)
+    (other,) = [t for t in callers if t is not threading.main_thread()]
+    assert len(callers) == 3 and not other.is_alive()  # it stopped at its first barrier
 
 
 # (batch size, parts, gradient diagnostics, "auto" asking, split?)

@@ -44,8 +44,7 @@ from .losses import count_correct, share_of_batch_loss
 from .network import backward, forward, op_view, update_state
 from .optimizers import apply_update
 from .regularization import step_penalty
-from .share import BatchShare, meet
-from .sync import SYNC_ARRIVED
+from .share import SYNC_PARTS, BatchShare, meet
 from .table import formula
 from .training import (COUNT_UPDATES, STAT_BATCHES, STAT_CORRECT, STAT_LOSS, STAT_LR,
                        STAT_NONFINITE, STAT_WEIGHT, TRAINING, accumulate_errors, gather_rows,
@@ -56,7 +55,7 @@ SplitShared = namedtuple("SplitShared", "sync losses grads part_grads sums")
 
 def sync_slots(parts):
     """The length of ``SplitShared.sync`` for ``parts`` threads."""
-    return SYNC_ARRIVED + 1 + parts
+    return SYNC_PARTS + parts
 
 
 @formula
@@ -74,7 +73,8 @@ def train_batches_part(data, first, stop, network, loss, optimizer, schedule, ru
     """Part ``part`` of ``parts`` of batches [first, stop) (see above); ``first_update`` is the
     number of updates made before batch ``first``; ``own_update``: each part updates its own
     slice (see above). Returns what ``train_batches`` returns: ``stop``, or the batch whose loss
-    was not finite (its update skipped; part 0 sets stats[STAT_NONFINITE])."""
+    was not finite (its update skipped; part 0 sets stats[STAT_NONFINITE]), or, when the
+    caller aborts the loop (sync[SYNC_ABORT]), the batch it was in."""
     n = data.order.shape[0]
     ops = network.ops
     last = ops.shape[0] - 1
@@ -114,7 +114,8 @@ def train_batches_part(data, first, stop, network, loss, optimizer, schedule, ru
         else:
             shared.losses[part] = 0.0
             network.grads[:] = 0.0
-        meet(share)
+        if not meet(share):
+            return b
         batch_loss = 0.0
         for q in range(parts):
             batch_loss += shared.losses[q]
@@ -137,7 +138,8 @@ def train_batches_part(data, first, stop, network, loss, optimizer, schedule, ru
             lr = apply_update(optimizer, schedule, network.params[own_lo:own_hi], own_grads, t,
                               kinds)
         else:
-            meet(share)
+            if not meet(share):
+                return b
             if part == 0:
                 batch_loss += step_penalty(network, True)
                 lr = apply_update(optimizer, schedule, network.params, network.grads, t, kinds)
@@ -147,5 +149,6 @@ def train_batches_part(data, first, stop, network, loss, optimizer, schedule, ru
             stats[STAT_WEIGHT] += batch_weight
             stats[STAT_LR] = lr
             stats[STAT_BATCHES] += 1.0
-        meet(share)
+        if not meet(share):
+            return b
     return stop

@@ -7,9 +7,9 @@ between threads, fastnn/kernels/row_split.py):
     BatchShare(first, batch, active, part, parts, sync, sums)
         ``first`` the batch row that the pass's row 0 is; ``batch`` the batch's rows; ``active``
         the parts that run this batch (``parts``, or 1 when part 0 runs it alone); ``part`` of
-        ``parts`` threads; ``sync`` the int64 slots of fastnn/kernels/sync.py, SYNC_ARRIVED
-        then each part's count of barriers passed; ``sums`` float64 (2, parts, width): where
-        the parts leave per-column partial sums
+        ``parts`` threads; ``sync`` the int64 slots of fastnn/kernels/sync.py (SYNC_ARRIVED,
+        SYNC_ABORT), then from SYNC_PARTS each part's count of barriers passed; ``sums``
+        float64 (2, parts, width): where the parts leave per-column partial sums
 
 ``add_up(share, values)`` turns each part's per-column partial sums over its rows into the
 batch's sums, in every part (BatchNorm's statistics): part p writes its values into row p of
@@ -24,10 +24,12 @@ from collections import namedtuple
 from numba.core import types
 from numba.extending import overload
 
-from .sync import SYNC_ARRIVED, arrive
+from .sync import SYNC_ABORT, arrive
 from .table import formula
 
 BatchShare = namedtuple("BatchShare", "first batch active part parts sync sums")
+# The first of the parts' barrier counts in ``sync``.
+SYNC_PARTS = SYNC_ABORT + 1
 
 
 def first_row(share):
@@ -58,11 +60,12 @@ def _batch_rows(share, rows):
 
 @formula
 def meet(share):
-    """A barrier of all ``parts`` threads (counted in the part's slot of ``sync``)."""
-    slot = SYNC_ARRIVED + 1 + share.part
+    """A barrier of all ``parts`` threads (counted in the part's slot of ``sync``): True, or
+    False when the caller aborted the loop."""
+    slot = SYNC_PARTS + share.part
     crossing = share.sync[slot] + 1
     share.sync[slot] = crossing
-    arrive(share.sync, share.parts, crossing)
+    return arrive(share.sync, share.parts, crossing)
 
 
 @formula
@@ -70,7 +73,7 @@ def _add_up(share, values):
     if share.active == 1:
         return
     n = values.shape[0]
-    half = share.sums[share.sync[SYNC_ARRIVED + 1 + share.part] % 2]
+    half = share.sums[share.sync[SYNC_PARTS + share.part] % 2]
     own = half[share.part]
     for j in range(n):
         own[j] = values[j]

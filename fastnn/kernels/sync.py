@@ -3,10 +3,12 @@
 Threads that run parts of the same loop (fastnn/kernels/row_split.py) share an int64 array
 ``sync`` whose slot SYNC_ARRIVED counts arrivals at barriers since the loop started (zero at the
 start). Each thread counts the barriers it has passed; at its k-th barrier it adds one arrival
-and waits until all ``parts`` threads have arrived k times:
+and waits until all ``parts`` threads have arrived k times, or until the caller sets
+sync[SYNC_ABORT] (a thread that will never arrive: its caller failed), and says which:
 
     arrive(sync, parts, k):   sync[SYNC_ARRIVED] += 1 (atomically);
-                              wait until sync[SYNC_ARRIVED] >= parts * k
+                              wait until sync[SYNC_ARRIVED] >= parts * k: True,
+                              or sync[SYNC_ABORT] != 0: False
 
 The increment is sequentially consistent and the wait reads with acquire ordering, so whatever a
 thread wrote before the barrier is visible to every thread after it. A waiting thread spins and,
@@ -21,7 +23,7 @@ from numba.np.arrayobj import make_array
 
 from .table import formula
 
-SYNC_ARRIVED = 0
+SYNC_ARRIVED, SYNC_ABORT = 0, 1
 SPINS_BEFORE_YIELD = 2000
 
 
@@ -83,11 +85,15 @@ def yield_core(typingctx):
 
 @formula
 def arrive(sync, parts, crossing):
-    """This thread's ``crossing``-th barrier (1-based) of ``parts`` threads (see above)."""
+    """This thread's ``crossing``-th barrier (1-based) of ``parts`` threads (see above): True
+    when all arrived, False when aborted."""
     atomic_add(sync, SYNC_ARRIVED, 1)
     target = parts * crossing
     spins = 0
     while atomic_read(sync, SYNC_ARRIVED) < target:
+        if atomic_read(sync, SYNC_ABORT) != 0:
+            return False
         spins += 1
         if spins > SPINS_BEFORE_YIELD:
             yield_core()
+    return True
