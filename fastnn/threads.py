@@ -38,9 +38,12 @@ BLAS_SPLIT = 262144
 # Readings of /proc/loadavg per decision, and the pause between them (seconds).
 LOAD_SAMPLES = 5
 LOAD_INTERVAL = 2e-4
-# Chunks on the faster setting before the other is tried again, at first and at most.
+# Calls on the faster setting before the other is tried again, at first and at most.
 EXPLORE_FIRST = 2
 EXPLORE_MAX = 64
+# A try of the slower setting runs this fraction of a chunk's batches (the rest run on the
+# faster one).
+PROBE_FRACTION = 4
 
 AUTO = "auto"
 ROWS = "rows"
@@ -236,9 +239,11 @@ class ThreadChoice:
 
 
 class ChunkThreads:
-    """The thread setting of each compiled chunk of one fit: ``with chooser.chunk(batches) as
-    parts:`` around each call, ``parts`` the number of parts to split each batch's rows in (1:
-    none). ``can_split(parts, gainful)`` says whether the fit can be split in ``parts`` (with
+    """The thread setting of each compiled call of one fit: ``with chooser.chunk(batches) as
+    (parts, count):`` around each call, which runs the next ``count`` of the ``batches`` batches
+    left in the chunk (all of them, but for a try of a setting other than the fastest: a
+    PROBE_FRACTION of them) with each batch's rows split in ``parts`` (1: none).
+    ``can_split(parts, gainful)`` says whether the fit can be split in ``parts`` (with
     ``gainful``: in parts large enough for AUTO to weigh the split; fastnn/row_split.py)."""
 
     def __init__(self, model, rows, can_split=lambda parts, gainful: False):
@@ -248,27 +253,28 @@ class ChunkThreads:
 
     @contextlib.contextmanager
     def chunk(self, batches):
-        """Run the body (one compiled call over ``batches`` batches, > 0) on the chosen setting,
-        and record its time per batch where the setting was chosen by measurement."""
+        """Run the body (one compiled call, over the ``count`` it is given of ``batches`` > 0
+        batches) on the chosen setting, and record its time per batch where the setting was
+        chosen by measurement."""
         if _setting is None:
-            yield 1
+            yield 1, batches
         elif _setting == ROWS:
             parts = configured_threads()
             if parts > 1 and self.can_split(parts, False):
                 with _limited(1):
-                    yield parts
+                    yield parts, batches
             else:
-                yield 1
+                yield 1, batches
         elif _setting != AUTO:
             with _limited(_setting):
-                yield 1
+                yield 1, batches
         else:
             configured = configured_threads() if self.rows * self.k * self.n > BLAS_SPLIT else 1
             if configured <= 1:
-                yield 1
+                yield 1, batches
             else:
-                with self._chosen(batches, configured) as parts:
-                    yield parts
+                with self._chosen(batches, configured) as call:
+                    yield call
 
     @contextlib.contextmanager
     def _chosen(self, batches, configured):
@@ -281,10 +287,12 @@ class ChunkThreads:
             choice = _choices[key] = ThreadChoice(
                 [1, every] if free_cores() < configured else [every, 1])
         setting = choice.next()
+        trying = setting != choice.best and choice.best in choice.seconds
+        count = max(1, batches // PROBE_FRACTION) if trying else batches
         start = time.perf_counter()
         with _limited(1 if setting == ROWS else setting):
-            yield configured if setting == ROWS else 1
-        choice.record(setting, (time.perf_counter() - start) / batches)
+            yield (configured if setting == ROWS else 1), count
+        choice.record(setting, (time.perf_counter() - start) / count)
 
 
 _env = os.environ.get("FASTNN_NUM_THREADS")

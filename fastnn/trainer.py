@@ -142,10 +142,19 @@ class CpuTrainer(EpochTrainer):
         diagnostics_mod.reset_monitor(self.monitor)
 
     def run_chunk(self, order, first, stop):
-        with self.blas_threads.chunk(stop - first) as parts:
-            if parts > 1:
-                return self.run_split(order, first, stop, parts)
-            return self.run_batches(order, first, stop)
+        """The chunk's batches in one compiled call, or in two where the thread choice tries
+        another setting on some of them (fastnn/threads.py)."""
+        while first < stop:
+            with self.blas_threads.chunk(stop - first) as (parts, count):
+                end = first + count
+                if parts > 1:
+                    reached = self.run_split(order, first, end, parts)
+                else:
+                    reached = self.run_batches(order, first, end)
+            if reached < end:
+                return reached
+            first = end
+        return stop
 
     def optimizer_settings(self):
         m = self.model

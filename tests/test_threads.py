@@ -105,6 +105,23 @@ def test_fit_times_its_chunks_and_learns_per_shape(rng, policy):
     assert blas_thread_counts() == before
 
 
+def test_a_try_of_the_other_setting_runs_a_quarter_of_a_chunk(rng, policy, monkeypatch):
+    from fastnn.trainer import CpuTrainer
+
+    spans = []
+    real = CpuTrainer.run_batches
+    monkeypatch.setattr(CpuTrainer, "run_batches",
+                        lambda self, order, first, stop: spans.append((first, stop))
+                        or real(self, order, first, stop))
+    policy.setattr(threads, "free_cores", lambda: 1)
+    X = rng.standard_normal((8 * 1024 * 3, 64))  # 3 chunks of 1024 batches of 8 rows
+    model = fn.Sequential([fn.Dense(600, activation="relu"), fn.Dense(1)], input_dim=64)
+    model.compile(optimizer=fn.SGD(learning_rate=1e-3), loss="mse")
+    model.fit(X, X[:, 0], epochs=1, batch_size=8)
+    assert spans[:3] == [(0, 1024), (1024, 1024 + 256), (1024 + 256, 2048)]
+    assert policy.used[:2] == [1, None]  # the try is the second call, on the BLAS's threads
+
+
 def test_a_fit_that_splits_measures_the_split_as_its_all_threads_setting(rng, policy):
     policy.setattr(threads, "free_cores", lambda: 1)
     fit(rng, 300, rows=8192 * 4)  # 256 x 64 x 300 multiply-adds, batches of 256 rows
