@@ -24,6 +24,10 @@ SMALL_PRODUCT = 4096
 # Fewer batch rows than this and x W, dz W^T are done by the loops here (x^T dz: _TN).
 BLAS_MIN_ROWS = 8
 BLAS_MIN_ROWS_TN = 4
+# The loop for a b passes over four rows of b at once when b is at least this wide, or has at
+# least this many rows.
+UNROLL_MIN_WIDTH = 64
+UNROLL_MIN_DEPTH = 9
 
 
 @formula
@@ -41,9 +45,10 @@ def matmul_into(a, b, out):
     elif m >= BLAS_MIN_ROWS and m * k * n > SMALL_PRODUCT:
         gemm_into(a, b, out)
     else:
-        # out[i] = sum_p a[i, p] b[p]; for wide rows, four rows of b per pass over out[i]
-        # (narrow rows lose more to the longer loop than they gain)
-        unrolled_stop = k - 3 if n >= 64 else 1
+        # out[i] = sum_p a[i, p] b[p], four rows of b per pass over out[i], unless out's rows
+        # are narrow and b has few rows (then the unrolled pass and its remainder cost more
+        # than they save)
+        unrolled_stop = k - 3 if n >= UNROLL_MIN_WIDTH or k >= UNROLL_MIN_DEPTH else 1
         for i in range(m):
             a_i0 = a[i, 0]
             for j in range(n):
