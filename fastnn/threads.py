@@ -6,8 +6,8 @@
     set_num_threads("rows")  fit splits each batch's rows between as many threads as the BLAS
                              is configured for, every product on one BLAS thread
                              (fastnn/row_split.py); bit-reproducible at a fixed count. A fit
-                             that cannot be split (BatchNorm, small batches, gradient
-                             diagnostics) runs as with None
+                             that cannot be split (small batches, gradient diagnostics, not
+                             enough memory) runs as with None
     set_num_threads("auto")  per compiled chunk, one thread or all (the rows split where a fit's
                              batches give each thread enough rows, else the BLAS as configured),
                              whichever has been measured faster for that product shape
@@ -192,49 +192,44 @@ def limited(count):
 
 
 class ThreadChoice:
-    """For one product shape: the seconds per batch of each setting among ``candidates`` (a
-    running average for the setting in use, the latest try for the others), which is fastest,
-    and when to try another again. The first candidate is used first."""
+    """For one product shape: the seconds per batch of its two ``settings`` (one thread, and
+    all threads: None, the BLAS as configured, or ROWS; a running average for the setting in
+    use, the latest try for the other) and when to try the other again. The first setting is
+    used first."""
 
-    def __init__(self, candidates):
-        self.candidates = tuple(candidates)
-        self.best = self.candidates[0]
+    def __init__(self, settings):
+        self.settings = tuple(settings)
+        self.best = self.settings[0]
         self.seconds = {}
-        self.wait = 1  # the second chunk tries another setting: all measured early
+        self.wait = 1  # the second call tries the other setting: both measured at once
         self.since = 0
-        self.turn = 0
 
-    def others(self):
-        return [c for c in self.candidates if c != self.best]
+    def other(self):
+        return self.settings[1] if self.best == self.settings[0] else self.settings[0]
 
     def next(self):
-        """The setting for the next chunk."""
+        """The setting for the next call."""
         if self.best not in self.seconds:
             return self.best
         self.since += 1
         if self.since >= self.wait:
             self.since = 0
-            untried = [c for c in self.others() if c not in self.seconds]
-            if untried:
-                return untried[0]
-            others = self.others()
-            self.turn = (self.turn + 1) % len(others)
-            return others[self.turn]
+            return self.other()
         return self.best
 
     def record(self, setting, per_batch):
-        """A chunk ran on ``setting`` at ``per_batch`` seconds per batch."""
+        """A call ran on ``setting`` at ``per_batch`` seconds per batch."""
+        other = self.other()
         if setting == self.best:
             old = self.seconds.get(setting)
             self.seconds[setting] = per_batch if old is None else 0.5 * (old + per_batch)
-            fastest = min(self.seconds, key=self.seconds.get)
-            if fastest != self.best:
-                self.best, self.wait, self.since = fastest, EXPLORE_FIRST, 0
+            if other in self.seconds and self.seconds[setting] > self.seconds[other]:
+                self.best, self.wait, self.since = other, EXPLORE_FIRST, 0
             return
         self.seconds[setting] = per_batch
         if per_batch < self.seconds[self.best]:
             self.best, self.wait, self.since = setting, EXPLORE_FIRST, 0
-        elif all(c in self.seconds for c in self.candidates):
+        else:
             self.wait = min(2 * self.wait, EXPLORE_MAX)
 
 

@@ -66,18 +66,6 @@ def test_thread_choice(case, first, runs, best, following):
     assert choice.next() == following
 
 
-def test_every_candidate_is_tried_early_and_the_fastest_kept():
-    choice = threads.ThreadChoice((1, None, threads.ROWS))
-    speed = {1: 3.0, None: 2.0, threads.ROWS: 1.0}
-    tried = []
-    for chunk in range(12):
-        setting = choice.next()
-        tried.append(setting)
-        choice.record(setting, speed[setting])
-    assert tried[:4] == [1, None, None, threads.ROWS]
-    assert choice.best == threads.ROWS and tried[-1] == threads.ROWS
-
-
 def test_tries_of_a_slower_setting_get_rarer():
     choice = threads.ThreadChoice((1, None))
     tried = []
