@@ -29,7 +29,9 @@ predictions and errors of its own rows into its own ``stats``; the caller adds t
 that record gradient diagnostics take the single-thread loop (fastnn/row_split.py decides).
 
     SplitShared(sync, losses, grads, part_grads, sums)
-        ``sync`` int64 (``sync_slots(parts)``,): the barrier counts (zero at the call);
+        ``sync`` int64 (``sync_slots(parts)``,): the arrivals at barriers, the abort flag
+        and each part's count of barriers passed (fastnn/kernels/sync.py and share.py; all
+        zero at the call);
         ``losses`` float64 (parts,) each part's share of the batch loss; ``grads`` the model's
         gradient buffer, which is part 0's own and receives the sum; ``part_grads``
         (parts - 1, n_params) the other parts' gradients; ``sums`` float64 (2, parts, width)
