@@ -18,15 +18,18 @@ def available_memory():
         return None
 
 
+def _fits(n_bytes, available):
+    return available is None or n_bytes <= 0.75 * available
+
+
 def fits(n_bytes):
     """True unless ``n_bytes`` exceed what is available, less a quarter kept spare."""
-    available = available_memory()
-    return available is None or n_bytes <= 0.75 * available
+    return _fits(n_bytes, available_memory())
 
 
 def check_memory(n_bytes, what):
     """ValueError when ``n_bytes`` exceed what is available (less a quarter kept spare)."""
-    if not fits(n_bytes):
-        available = available_memory()
+    available = available_memory()
+    if not _fits(n_bytes, available):
         raise ValueError(f"{what} needs {n_bytes / 2**30:.1f} GiB, more than the "
                          f"{available / 2**30:.1f} GiB of memory available")

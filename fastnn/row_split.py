@@ -22,7 +22,7 @@ import numpy as np
 
 from .kernels import training as train_kernels
 from .kernels.network import BATCHNORM, OPF, OPS, Network
-from .kernels.row_split import SplitShared, sync_slots, train_batches_part
+from .kernels.row_split import SplitShared, part_rows, sync_slots, train_batches_part
 from .kernels.sync import SYNC_ABORT
 
 # The fewest rows of a batch each part must get for the batch to be split ("rows"), and for
@@ -42,8 +42,8 @@ def splits(batch_size, parts, monitoring=False, gainful=False):
 
 
 def own_slice(size, part, parts):
-    """The slice of ``size`` parameters that ``part`` sums and updates (as the kernel does)."""
-    return slice(size * part // parts, size * (part + 1) // parts)
+    """The slice of ``size`` parameters that ``part`` sums and updates (the kernel's rule)."""
+    return slice(*part_rows.py_func(0, size, part, parts))
 
 
 def extra_bytes(model, batch_size, parts):

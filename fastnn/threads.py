@@ -282,8 +282,7 @@ class ChunkThreads:
             choice = _choices[key] = ThreadChoice(
                 [1, every] if free_cores() < configured else [every, 1])
         setting = choice.next()
-        trying = setting != choice.best and choice.best in choice.seconds
-        count = max(1, batches // PROBE_FRACTION) if trying else batches
+        count = batches if setting == choice.best else max(1, batches // PROBE_FRACTION)
         start = time.perf_counter()
         with _limited(1 if setting == ROWS else setting):
             yield (configured if setting == ROWS else 1), count

@@ -15,7 +15,7 @@ gradients add up to the batch's gradient. Then, per batch, barriers (fastnn/kern
     1. every part has its gradient and loss share: each adds the batch loss up from the shares
        (the same sum in every part, so all stop at the same batch when it is not finite), and
        adds up the parts' gradients over its own slice of the parameters into ``grads``
-       (part p's slice: [n p / parts, n (p + 1) / parts) of the n parameters); part 0 folds
+       (part p's slice: ``part_rows(0, n, p, parts)`` of the n parameters); part 0 folds
        the batch statistics into BatchNorm's running statistics. With ``own_update`` each part
        then updates its slice (clipping by value, schedule, optimizer): ``optimizer.state`` is
        then the part's own copy of its slice's columns; without, a second barrier, after which
@@ -42,15 +42,14 @@ import math
 from collections import namedtuple
 
 from ._jit import kernel
-from .losses import count_correct, share_of_batch_loss
+from .losses import share_of_batch_loss
 from .network import backward, forward, op_view, update_state
 from .optimizers import apply_update
 from .regularization import step_penalty
 from .share import SYNC_PARTS, BatchShare, meet
 from .table import formula
-from .training import (COUNT_UPDATES, STAT_BATCHES, STAT_CORRECT, STAT_LOSS, STAT_LR,
-                       STAT_NONFINITE, STAT_WEIGHT, TRAINING, accumulate_errors, gather_rows,
-                       gather_weights)
+from .training import (COUNT_UPDATES, STAT_NONFINITE, TRAINING, gather_rows, gather_weights,
+                       record_batch, record_rows)
 
 SplitShared = namedtuple("SplitShared", "sync losses grads part_grads sums")
 
@@ -63,7 +62,8 @@ def sync_slots(parts):
 @formula
 def part_rows(start, rows, part, parts):
     """The rows [lo, hi) of a batch [start, start + rows) that ``part`` of ``parts`` takes: a
-    batch of fewer rows than parts is part 0's alone."""
+    batch of fewer rows than parts is part 0's alone (also the slice of the parameters [0, n)
+    that a part sums and updates)."""
     if rows < parts:
         return (start, start + rows) if part == 0 else (start, start)
     return start + rows * part // parts, start + rows * (part + 1) // parts
@@ -84,7 +84,7 @@ def train_batches_part(data, first, stop, network, loss, optimizer, schedule, ru
     kinds = network.kinds
     weighted = data.weights.shape[0] > 0
     size = shared.grads.shape[0]
-    own_lo, own_hi = size * part // parts, size * (part + 1) // parts
+    own_lo, own_hi = part_rows(0, size, part, parts)
     for b in range(first, stop):
         start = b * data.batch_size
         end = min(start + data.batch_size, n)
@@ -131,9 +131,7 @@ def train_batches_part(data, first, stop, network, loss, optimizer, schedule, ru
             for i in range(own_grads.shape[0]):
                 own_grads[i] += other[i]
         if count > 0:
-            stats[STAT_CORRECT] += count_correct(loss.accuracy_rule, out, yb, wb,
-                                                 loss.threshold)
-            accumulate_errors(out, yb, wb, stats)
+            record_rows(stats, loss, out, yb, wb)
         if part == 0:
             update_state(network, rows)
         if own_update:
@@ -147,10 +145,7 @@ def train_batches_part(data, first, stop, network, loss, optimizer, schedule, ru
                 lr = apply_update(optimizer, schedule, network.params, network.grads, t, kinds)
         if part == 0:
             run.counters[COUNT_UPDATES] = t + 1
-            stats[STAT_LOSS] += batch_loss * batch_weight
-            stats[STAT_WEIGHT] += batch_weight
-            stats[STAT_LR] = lr
-            stats[STAT_BATCHES] += 1.0
+            record_batch(stats, batch_loss, batch_weight, lr)
         if not meet(share):
             return b
     return stop

@@ -97,6 +97,22 @@ def accumulate_errors(out, y, weights, stats):
     stats[STAT_SQ_ERR] += sq_err / cols
 
 
+@formula
+def record_rows(stats, loss, out, y, weights):
+    """Add the weighted count of correct predictions and the errors of these rows to stats."""
+    stats[STAT_CORRECT] += count_correct(loss.accuracy_rule, out, y, weights, loss.threshold)
+    accumulate_errors(out, y, weights, stats)
+
+
+@formula
+def record_batch(stats, batch_loss, batch_weight, lr):
+    """Add a batch's loss (times its weight) and weight to stats; note its rate."""
+    stats[STAT_LOSS] += batch_loss * batch_weight
+    stats[STAT_WEIGHT] += batch_weight
+    stats[STAT_LR] = lr
+    stats[STAT_BATCHES] += 1.0
+
+
 # The gradient monitor's two states (the "monitor" family of fastnn/kernels/kinds.py).
 MONITOR_OFF, MONITOR_ON = 0, 1
 
@@ -151,13 +167,8 @@ def train_batches(data, first, stop, network, loss, optimizer, schedule, run):
         lr = apply_update(optimizer, schedule, network.params, network.grads, t, kinds)
         _monitor_updates(kinds, monitoring, monitor, network, rows)
         counters[COUNT_UPDATES] = t + 1
-        batch_weight = weight_sum(wb, rows)
-        stats[STAT_LOSS] += batch_loss * batch_weight
-        stats[STAT_WEIGHT] += batch_weight
-        stats[STAT_CORRECT] += count_correct(loss.accuracy_rule, out, yb, wb, loss.threshold)
-        accumulate_errors(out, yb, wb, stats)
-        stats[STAT_LR] = lr
-        stats[STAT_BATCHES] += 1.0
+        record_batch(stats, batch_loss, weight_sum(wb, rows), lr)
+        record_rows(stats, loss, out, yb, wb)
     return stop
 
 
